@@ -1,0 +1,202 @@
+"""Every way talking to an LMS can fail, as one tree of exceptions.
+
+Callers catch by meaning, never by parsing bodies::
+
+    LmsError
+    ├── LmsConnectionError        the request may not have reached the site (.retryable)
+    │   ├── LmsTimeoutError
+    │   ├── LmsServerError        HTTP 5xx (.status)
+    │   └── LmsRateLimitError     HTTP 429 (.retry_after)
+    ├── LmsRequestTooLargeError   refused before sending: would exceed PHP's max_input_vars
+    └── LmsResponseError          the site answered, but not with what was asked for
+        ├── (plain)               not a web-service answer: HTML, wrong URL, protocol off
+        └── MoodleError           Moodle's own error body (HTTP 200 + exception/errorcode)
+            ├── InvalidTokenError          + LmsAuthError
+            ├── LoginFailedError           + LmsAuthError   (/login/token.php)
+            ├── FunctionNotInServiceError  + LmsAuthError   (accessexception)
+            ├── PermissionDeniedError      + LmsAuthError   (nopermissions, ...)
+            ├── UnknownFunctionError       (the site has no such function)
+            ├── RecordNotFoundError        + LmsNotFoundError
+            ├── InvalidParameterError      (debuginfo says why, when debugging is on)
+            ├── DuplicateIdnumberError
+            └── InvalidValueError          (other invalidpersistenterror)
+
+Exceptions carry the wsfunction, the HTTP status and the names and values of the
+parameters that were sent, but never the token or a password: they end up in logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: Form fields whose values are never shown anywhere.
+SECRET_FIELDS = frozenset({"wstoken", "password", "token", "privatetoken"})
+_SHOWN_PARAMS = 12
+_SHOWN_VALUE = 60
+
+
+def describe_params(params: Sequence[tuple[str, str]]) -> str:
+    """Render sent form fields for an error message: secrets masked, long lists cut short."""
+    shown = []
+    for key, value in params[:_SHOWN_PARAMS]:
+        if key in SECRET_FIELDS:
+            continue
+        text = value if len(value) <= _SHOWN_VALUE else value[: _SHOWN_VALUE - 1] + "…"
+        shown.append(f"{key}={text!r}")
+    if len(params) > _SHOWN_PARAMS:
+        shown.append(f"… {len(params) - _SHOWN_PARAMS} more")
+    return ", ".join(shown)
+
+
+class LmsError(Exception):
+    """Root of every error raised while talking to an LMS."""
+
+    #: Whether repeating the same request later may succeed.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        wsfunction: str | None = None,
+        status: int | None = None,
+        params: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.wsfunction = wsfunction
+        self.status = status
+        self.params: tuple[tuple[str, str], ...] = tuple(
+            (k, "***") if k in SECRET_FIELDS else (k, v) for k, v in params
+        )
+
+    def __str__(self) -> str:
+        where = f"{self.wsfunction}: " if self.wsfunction else ""
+        sent = describe_params(self.params)
+        return f"{where}{self.message}" + (f" (sent {sent})" if sent else "")
+
+
+class LmsAuthError(LmsError):
+    """The site refused who we are or what we may do: fix the token, service or role."""
+
+
+class LmsNotFoundError(LmsError):
+    """The object asked for does not exist on the site."""
+
+
+class LmsConnectionError(LmsError):
+    """The site could not be reached or did not answer in time.
+
+    ``retryable`` is True for faults where a later attempt may succeed. ``reached_site``
+    is False only when the request provably was not processed (connection refused,
+    429, 503), which is what makes retrying a non-idempotent write safe.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, reached_site: bool = True, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.reached_site = reached_site
+
+
+class LmsTimeoutError(LmsConnectionError):
+    """No answer within the configured timeout."""
+
+
+class LmsServerError(LmsConnectionError):
+    """HTTP 5xx from the site or a proxy in front of it; 502, 503 and 504 are retried."""
+
+
+class LmsRateLimitError(LmsConnectionError):
+    """HTTP 429: the site or a proxy asks us to slow down (``retry_after`` seconds)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, reached_site=False, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class LmsRequestTooLargeError(LmsError):
+    """A request would carry more form variables than the site's PHP accepts.
+
+    PHP silently drops the variables beyond ``max_input_vars``: sending it would
+    lose data without an error, so it is refused before it leaves.
+    """
+
+
+class LmsResponseError(LmsError):
+    """The site answered, but the answer is an error or not what the protocol promises."""
+
+    retryable = False
+
+
+class MoodleError(LmsResponseError):
+    """An error body from Moodle (HTTP 200 with ``exception``/``errorcode``).
+
+    ``errorcode`` and ``exception`` are Moodle's own; ``debuginfo`` is present only when
+    the site has developer debugging on, and often holds the real reason.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errorcode: str | None = None,
+        exception: str | None = None,
+        debuginfo: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.errorcode = errorcode
+        self.exception = exception
+        self.debuginfo = debuginfo
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        code = f" [{self.errorcode}]" if self.errorcode else ""
+        debug = f"; Moodle says: {' '.join(self.debuginfo.split())}" if self.debuginfo else ""
+        return f"{text}{code}{debug}"
+
+
+class InvalidTokenError(MoodleError, LmsAuthError):
+    """The token is unknown, expired or was cut off (``invalidtoken``)."""
+
+
+class LoginFailedError(MoodleError, LmsAuthError):
+    """/login/token.php refused the username, password or service."""
+
+
+class FunctionNotInServiceError(MoodleError, LmsAuthError):
+    """The function exists but the token's external service does not include it.
+
+    Moodle answers ``accessexception`` ("Access control exception"); the fix is to add
+    the function to the external service, or to check the service's user, IP and
+    time restrictions.
+    """
+
+
+class PermissionDeniedError(MoodleError, LmsAuthError):
+    """The token's user lacks a capability (``nopermissions``, ``requireloginerror``...)."""
+
+
+class UnknownFunctionError(MoodleError):
+    """The site has no web-service function of that name (older Moodle, missing plugin)."""
+
+
+class RecordNotFoundError(MoodleError, LmsNotFoundError):
+    """A record the call refers to does not exist (``invalidrecord``); ``table`` names it."""
+
+    def __init__(self, message: str, *, table: str | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.table = table
+
+
+class InvalidParameterError(MoodleError):
+    """Moodle rejected the parameters (``invalidparameter``); see ``debuginfo``."""
+
+
+class DuplicateIdnumberError(MoodleError):
+    """An idnumber is already used in that framework (``invalidpersistenterror``)."""
+
+
+class InvalidValueError(MoodleError):
+    """Moodle refused a value on save (``invalidpersistenterror``: scale, rating...)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -87,3 +88,65 @@ def all_exchanges() -> list[Exchange]:
 @pytest.fixture
 def shared_dir() -> Path:
     return SHARED
+
+
+# --- State store databases: every store test runs on SQLite and on PostgreSQL. ---
+
+PG_ADMIN_URL = os.environ.get("SIDECAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session and xdist worker, dropped at the end.
+
+    Created through the `test` database (SIDECAR_TEST_PG_URL overrides the server). When the
+    server cannot be reached this fails, never skips: a skip would hide a missing CI service.
+    """
+    import secrets
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    admin = make_url(PG_ADMIN_URL)
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    name = f"sidecar_test_{worker}_{secrets.token_hex(4)}"
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as error:
+        pytest.fail(
+            f"PostgreSQL is needed by the store tests and is not usable at "
+            f"{admin.render_as_string(hide_password=True)}: {error}".strip()
+            + "\nStart the server (or set SIDECAR_TEST_PG_URL); these tests never skip.",
+            pytrace=False,
+        )
+    try:
+        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _empty_pg_schema(url: str) -> None:
+    import psycopg
+    from sqlalchemy import make_url
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
+        connection.execute("SET lock_timeout = '10s'")
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store database: a SQLite file, or the worker's PostgreSQL database
+    emptied for this test. Build an engine with `store.create_engine(store_url)` and dispose it."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    url: str = request.getfixturevalue("pg_url")
+    _empty_pg_schema(url)
+    return url

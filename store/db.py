@@ -1,0 +1,295 @@
+"""Engines, sessions, migrations and the cross-instance lock of the state store.
+
+SQLite (the single-instance default) runs in WAL mode with foreign keys on and a busy timeout, and
+every transaction starts with `BEGIN IMMEDIATE`, so a transaction that reads and then writes waits
+for other writers instead of failing with "database is locked". PostgreSQL (several instances)
+gets `pool_pre_ping`. A database URL is only ever shown with its password hidden.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, delete, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models import Lock, utcnow
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_LOCK_TTL = timedelta(hours=6)
+
+
+class StoreError(Exception):
+    """Root of the store's own errors."""
+
+
+class MigrationError(StoreError):
+    """A migration left the database inconsistent (it was rolled back)."""
+
+
+def display_url(engine_or_url: Engine | str | sqlalchemy.URL) -> str:
+    """The database URL as it may be shown in logs and messages: the password is hidden."""
+    if isinstance(engine_or_url, Engine):
+        url = engine_or_url.url
+    else:
+        url = sqlalchemy.make_url(engine_or_url)
+    return url.render_as_string(hide_password=True)
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL), configured for the store.
+
+    Extra keyword arguments go to `sqlalchemy.create_engine`. The engine's `repr()` and every log
+    line here hide the password.
+    """
+    parsed = sqlalchemy.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = sqlalchemy.create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    log.debug("store engine created for %s", display_url(engine))
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, busy timeout on each connection; real BEGIN IMMEDIATE transactions.
+
+    pysqlite's own transaction handling starts transactions late and never for DDL, which breaks
+    savepoints and transactional migrations, so it is switched off and SQLAlchemy's `begin` emits
+    the BEGIN itself (the recipe in SQLAlchemy's SQLite dialect documentation).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to `engine`; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session for one job or request: commits when the block ends, rolls back if it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The Alembic configuration of the packaged migrations, built in code (no alembic.ini)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _pending(connection: Connection, script: ScriptDirectory) -> list[str]:
+    heads = MigrationContext.configure(connection).get_current_heads()
+    applied = {rev.revision for rev in script.iterate_revisions(heads, "base") if rev is not None}
+    in_order = reversed(list(script.walk_revisions("base", "heads")))
+    return [rev.revision for rev in in_order if rev.revision not in applied]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty (never migrated) database."""
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(heads) if heads else None
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """The revisions `migrate` would apply, oldest first; empty when the schema is current."""
+    with engine.connect() as connection:
+        return _pending(connection, _script())
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every pending migration in one transaction and return their revisions, oldest first.
+
+    Safe to call from several instances at once: on PostgreSQL the migration takes a transaction
+    advisory lock, on SQLite the IMMEDIATE transaction serialises writers.
+
+    Raises:
+        MigrationError: on SQLite, when the migrated data breaks a foreign key (rolled back).
+    """
+    script = _script()
+    with _schema_transaction(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(_lock_key("migrate"))))
+        applied = _pending(connection, script)
+        if applied:
+            command.upgrade(alembic_config(connection), "heads")
+    if applied:
+        log.info("store at %s: applied %s", display_url(engine), ", ".join(applied))
+    return applied
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Revert the schema to `revision` ("base" empties it); for tests and operators only."""
+    with _schema_transaction(engine) as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for schema changes, committed when the block ends.
+
+    On SQLite foreign keys are off meanwhile (batch mode copies tables, and dropping a parent table
+    would otherwise cascade to its children) and are checked before the commit.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _raw_pragma(connection, "PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationError(f"foreign keys broken by migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                _raw_pragma(connection, "PRAGMA foreign_keys = ON")
+
+
+def _raw_pragma(connection: Connection, pragma: str) -> None:
+    """Run a PRAGMA outside any transaction (SQLite ignores foreign_keys changes inside one)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for `name`, as PostgreSQL's advisory lock functions take."""
+    digest = hashlib.sha256(f"lms-sidecar:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def advisory_lock(
+    bind: Engine | Connection, name: str, *, ttl: timedelta = DEFAULT_LOCK_TTL
+) -> Iterator[bool]:
+    """Try to take the database-wide lock `name` without waiting; yield whether it was taken.
+
+    The lock is released when the block ends (only if it was taken). PostgreSQL uses a session
+    advisory lock on the given connection, or on a connection held open for the block when given
+    an engine; it dies with the connection, so a crashed holder never blocks others. SQLite uses a
+    row in `locks` with an expiry (`ttl`): a holder that crashed is overtaken once it expired, so
+    `ttl` must exceed the longest job. On SQLite the row is written in its own short transaction
+    (so call this outside a write transaction on the same database).
+    """
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "postgresql":
+        with _pg_advisory_lock(bind, _lock_key(name)) as acquired:
+            yield acquired
+    else:
+        with _row_lock(engine, name, ttl) as acquired:
+            yield acquired
+
+
+@contextmanager
+def _pg_advisory_lock(bind: Engine | Connection, key: int) -> Iterator[bool]:
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            acquired = bool(connection.scalar(select(func.pg_try_advisory_lock(key))))
+            connection.commit()  # the lock is session-level; do not sit idle in a transaction
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    _pg_unlock(connection, key, commit=True)
+        return
+    acquired = bool(bind.scalar(select(func.pg_try_advisory_lock(key))))
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            _pg_unlock(bind, key, commit=False)
+
+
+def _pg_unlock(connection: Connection, key: int, *, commit: bool) -> None:
+    try:
+        connection.scalar(select(func.pg_advisory_unlock(key)))
+        if commit:
+            connection.commit()
+    except sqlalchemy.exc.SQLAlchemyError:
+        # A pooled connection that may still hold the lock must never be reused.
+        log.warning("releasing advisory lock %s failed; discarding the connection", key)
+        connection.invalidate()
+        raise
+
+
+@contextmanager
+def _row_lock(engine: Engine, name: str, ttl: timedelta) -> Iterator[bool]:
+    owner = uuid.uuid4().hex
+    acquired = _insert_lock_row(engine, name, owner, ttl)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with engine.begin() as connection:
+                connection.execute(delete(Lock).where(Lock.name == name, Lock.owner == owner))
+
+
+def _insert_lock_row(engine: Engine, name: str, owner: str, ttl: timedelta) -> bool:
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(delete(Lock).where(Lock.name == name, Lock.expires_at <= now))
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    sqlalchemy.insert(Lock).values(
+                        name=name, owner=owner, acquired_at=now, expires_at=now + ttl
+                    )
+                )
+        except IntegrityError:
+            return False
+    return True

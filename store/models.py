@@ -1,0 +1,205 @@
+"""The state store's tables, as SQLAlchemy 2 declarative models.
+
+The schema changes only through Alembic migrations (`store/migrations/versions/`); a test compares
+these models with the migrated database, so a model changed without a migration fails the suite.
+Constraint names come from `NAMING_CONVENTION`, which keeps migrations identical on SQLite and
+PostgreSQL and lets batch mode on SQLite find constraints by name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time as a timezone-aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so the value is stored as naive UTC
+    and UTC is attached again on the way out. Naive datetimes are refused on the way in: their
+    meaning depends on the machine's clock settings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class RunStatus(StrEnum):
+    """Where a sync run stands."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"
+
+
+class StepStatus(StrEnum):
+    """The outcome of one plan operation within a run."""
+
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RunTrigger(StrEnum):
+    """What started a run."""
+
+    CLI = "cli"
+    SCHEDULE = "schedule"
+    WEBHOOK = "webhook"
+    ADMIN = "admin"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({allowed})"
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every store model; its metadata is what migrations must match."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LmsObject(Base):
+    """The LMS id of one object lms-sidecar synced, keyed by site, kind, scope and external id."""
+
+    __tablename__ = "lms_objects"
+    __table_args__ = (
+        UniqueConstraint("site", "kind", "scope", "external_id"),
+        Index(None, "site", "kind", "lms_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(255), default="")
+    external_id: Mapped[str] = mapped_column(String(255))
+    lms_id: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"LmsObject(site={self.site!r}, kind={self.kind!r}, scope={self.scope!r}, "
+            f"external_id={self.external_id!r}, lms_id={self.lms_id!r})"
+        )
+
+
+class SyncRun(Base):
+    """One sync, apply or plan run, with its outcome; its steps are the resumable journal."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", RunStatus), name="status"),
+        CheckConstraint(_one_of("trigger", RunTrigger), name="trigger"),
+        Index(None, "site", "kind", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    trigger: Mapped[str] = mapped_column(String(16), default=RunTrigger.CLI.value)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    plan: Mapped[dict[str, Any] | list[Any] | None] = mapped_column(JSON)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    steps: Mapped[list[SyncStep]] = relationship(
+        back_populates="run",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SyncStep.id",
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"SyncRun(id={self.id!r}, kind={self.kind!r}, site={self.site!r}, "
+            f"status={self.status!r}, dry_run={self.dry_run!r})"
+        )
+
+
+class SyncStep(Base):
+    """The recorded outcome of one plan operation (`op_id`) within a run; one row per op."""
+
+    __tablename__ = "sync_steps"
+    __table_args__ = (
+        UniqueConstraint("run_id", "op_id"),
+        CheckConstraint(_one_of("status", StepStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    op_id: Mapped[str] = mapped_column(String(255))
+    op_kind: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    lms_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    run: Mapped[SyncRun] = relationship(back_populates="steps")
+
+    def __repr__(self) -> str:
+        return f"SyncStep(run_id={self.run_id!r}, op_id={self.op_id!r}, status={self.status!r})"
+
+
+class Lock(Base):
+    """A named lock row, for SQLite, which has no advisory locks (see `db.advisory_lock`)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,246 @@
+"""Small typed functions the sync code calls to read and write the store.
+
+Every function takes the caller's `Session` and never commits: the job's `session_scope` decides.
+Writes are flushed, so database ids and constraint errors show up at the call. The ORM objects
+returned stay usable after the commit (the factory does not expire them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Insert, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.models import LmsObject, RunStatus, RunTrigger, StepStatus, SyncRun, SyncStep, utcnow
+
+
+def _upsert(session: Session, table: Any) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+
+
+def remember_object(
+    session: Session,
+    *,
+    site: str,
+    kind: str,
+    scope: str = "",
+    external_id: str,
+    lms_id: int,
+    fingerprint: str | None = None,
+) -> LmsObject:
+    """Record that (site, kind, scope, external_id) is `lms_id` in the LMS; insert or update.
+
+    One atomic statement (INSERT ... ON CONFLICT DO UPDATE), so two writers of the same key never
+    fail on the unique constraint. Returns the stored `LmsObject`, refreshed from the database.
+    """
+    now = utcnow()
+    statement = _upsert(session, LmsObject.__table__).values(
+        site=site,
+        kind=kind,
+        scope=scope,
+        external_id=external_id,
+        lms_id=lms_id,
+        fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["site", "kind", "scope", "external_id"],
+        set_={"lms_id": lms_id, "fingerprint": fingerprint, "updated_at": now},
+    ).returning(LmsObject.id)
+    object_id = session.execute(statement).scalar_one()
+    stored = session.get(LmsObject, object_id, populate_existing=True)
+    assert stored is not None  # just written in this transaction
+    return stored
+
+
+def find_object(
+    session: Session, *, site: str, kind: str, scope: str = "", external_id: str
+) -> LmsObject | None:
+    """The `LmsObject` for this external id, or None when lms-sidecar never synced it."""
+    return session.scalars(
+        select(LmsObject).where(
+            LmsObject.site == site,
+            LmsObject.kind == kind,
+            LmsObject.scope == scope,
+            LmsObject.external_id == external_id,
+        )
+    ).one_or_none()
+
+
+def find_by_lms_id(session: Session, *, site: str, kind: str, lms_id: int) -> list[LmsObject]:
+    """The `LmsObject`s of this kind that point at `lms_id` (normally one), oldest first."""
+    return list(
+        session.scalars(
+            select(LmsObject)
+            .where(LmsObject.site == site, LmsObject.kind == kind, LmsObject.lms_id == lms_id)
+            .order_by(LmsObject.id)
+        )
+    )
+
+
+def objects_by_external_id(
+    session: Session, site: str, kind: str, scope: str = ""
+) -> dict[str, LmsObject]:
+    """Every `LmsObject` of one kind and scope on a site, keyed by external id (one query)."""
+    rows = session.scalars(
+        select(LmsObject).where(
+            LmsObject.site == site, LmsObject.kind == kind, LmsObject.scope == scope
+        )
+    )
+    return {row.external_id: row for row in rows}
+
+
+def forget_object(
+    session: Session, *, site: str, kind: str, scope: str = "", external_id: str
+) -> bool:
+    """Drop the record of this external id (after the LMS object was deleted); True if one was."""
+    result = session.execute(
+        delete(LmsObject)
+        .where(
+            LmsObject.site == site,
+            LmsObject.kind == kind,
+            LmsObject.scope == scope,
+            LmsObject.external_id == external_id,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def start_run(
+    session: Session,
+    *,
+    kind: str,
+    site: str,
+    dry_run: bool = False,
+    trigger: RunTrigger | str = RunTrigger.CLI,
+    plan: Mapping[str, Any] | list[Any] | None = None,
+) -> SyncRun:
+    """Create a `SyncRun` in status "running" and return it (flushed, so it has its id).
+
+    Raises:
+        ValueError: when `trigger` is not one of `RunTrigger`.
+    """
+    run = SyncRun(
+        kind=kind,
+        site=site,
+        started_at=utcnow(),
+        status=RunStatus.RUNNING.value,
+        dry_run=dry_run,
+        trigger=RunTrigger(trigger).value,
+        summary={},
+        plan=dict(plan) if isinstance(plan, Mapping) else plan,
+        api_calls=0,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def record_step(
+    session: Session,
+    run: SyncRun | int,
+    op_id: str,
+    op_kind: str,
+    status: StepStatus | str,
+    lms_id: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> SyncStep:
+    """Journal the outcome of plan operation `op_id` in `run`; returns the stored `SyncStep`.
+
+    Idempotent per (run, op_id): recording the same op again replaces its outcome (a failed op
+    retried on resume becomes "done") instead of adding a row.
+
+    Raises:
+        ValueError: when `status` is not one of `StepStatus`.
+    """
+    run_id = run if isinstance(run, int) else run.id
+    values = {
+        "op_kind": op_kind,
+        "status": StepStatus(status).value,
+        "lms_id": lms_id,
+        "detail": dict(detail or {}),
+        "finished_at": utcnow(),
+    }
+    statement = (
+        _upsert(session, SyncStep.__table__)
+        .values(run_id=run_id, op_id=op_id, **values)
+        .on_conflict_do_update(index_elements=["run_id", "op_id"], set_=values)
+        .returning(SyncStep.id)
+    )
+    step_id = session.execute(statement).scalar_one()
+    step = session.get(SyncStep, step_id, populate_existing=True)
+    assert step is not None  # just written in this transaction
+    return step
+
+
+def done_op_ids(session: Session, run_id: int) -> set[str]:
+    """The op ids of `run_id` that completed ("done" or "skipped"): a resume must not redo them."""
+    return set(
+        session.scalars(
+            select(SyncStep.op_id).where(
+                SyncStep.run_id == run_id,
+                SyncStep.status.in_([StepStatus.DONE.value, StepStatus.SKIPPED.value]),
+            )
+        )
+    )
+
+
+def finish_run(
+    session: Session,
+    run: SyncRun,
+    status: RunStatus | str,
+    summary: Mapping[str, Any] | None = None,
+    api_calls: int = 0,
+    error: str | None = None,
+) -> SyncRun:
+    """Close `run` with its final status, summary, API call count and error; returns it.
+
+    Raises:
+        ValueError: when `status` is not a final `RunStatus` (not "running").
+    """
+    final = RunStatus(status)
+    if final is RunStatus.RUNNING:
+        raise ValueError("finish_run needs a final status, not 'running'")
+    run.status = final.value
+    run.finished_at = utcnow()
+    run.summary = dict(summary or {})
+    run.api_calls = api_calls
+    run.error = error
+    session.flush()
+    return run
+
+
+def recent_runs(session: Session, limit: int = 20, kind: str | None = None) -> list[SyncRun]:
+    """The latest `SyncRun`s, newest first, optionally of one kind."""
+    statement = select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit)
+    if kind is not None:
+        statement = statement.where(SyncRun.kind == kind)
+    return list(session.scalars(statement))
+
+
+def last_unfinished_run(session: Session, site: str, kind: str) -> SyncRun | None:
+    """The newest run of `kind` on `site` still "running" (interrupted), to resume; else None.
+
+    Dry runs are never resumed, so they are not returned.
+    """
+    return session.scalars(
+        select(SyncRun)
+        .where(
+            SyncRun.site == site,
+            SyncRun.kind == kind,
+            SyncRun.status == RunStatus.RUNNING.value,
+            SyncRun.dry_run.is_(False),
+        )
+        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+        .limit(1)
+    ).one_or_none()

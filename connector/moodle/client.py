@@ -1,0 +1,178 @@
+"""The Moodle client: typed calls of declared endpoints over one transport.
+
+    client = MoodleClient(MoodleTransport(url, StaticToken(token)))
+    site = client.site_info()
+    users = client.users_by_field("id", range(1, 5000))   # batched under max_input_vars
+
+Every method is a thin wrapper over :meth:`MoodleClient.call`, which validates the
+parameters (nothing invalid is sent), splits long lists into batches that PHP's
+``max_input_vars`` cannot truncate, runs batches concurrently up to ``concurrency``, and
+validates the answer into the endpoint's type.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from connector.errors import LmsRequestTooLargeError, LmsResponseError
+from connector.moodle import endpoints as ep
+from connector.moodle import models as m
+from connector.moodle.encoding import split_batches
+from connector.moodle.transport import MoodleTransport
+from connector.pacing import CallStats
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+class MoodleClient:
+    """Calls Moodle web-service functions on one site, with typed parameters and answers."""
+
+    def __init__(self, transport: MoodleTransport, *, concurrency: int = 4) -> None:
+        self.transport = transport
+        self.concurrency = max(1, concurrency)
+
+    def __repr__(self) -> str:
+        return f"MoodleClient({self.transport!r})"
+
+    @property
+    def stats(self) -> CallStats:
+        """Calls and HTTP requests made so far, per function."""
+        return self.transport.stats
+
+    # -- the shared machinery ---------------------------------------------------------------
+
+    def call(self, endpoint: ep.Endpoint[R], params: ep.Params | None = None) -> R:
+        """Call ``endpoint`` with validated ``params`` and return its typed answer.
+
+        Raises:
+            LmsError: any fault of the call (see :mod:`connector.errors`).
+            LmsResponseError: the answer does not have the shape the endpoint declares.
+        """
+        params = params if params is not None else endpoint.params()
+        if not isinstance(params, endpoint.params):
+            raise TypeError(f"{endpoint.function} takes {endpoint.params.__name__}")
+        form = params.form()
+        if endpoint.batch:
+            try:
+                batches = split_batches(form, endpoint.batch, self.transport.max_input_vars)
+            except ValueError as exc:
+                raise LmsRequestTooLargeError(str(exc), wsfunction=endpoint.function) from exc
+            raws = self._run_all(endpoint, batches)
+            raw: object = _merge(endpoint.function, raws)
+        else:
+            raw = self.transport.call(endpoint.function, form, idempotent=endpoint.idempotent)
+        return self._validate(endpoint, raw)
+
+    def map(self, endpoint: ep.Endpoint[R], params: Sequence[ep.Params]) -> list[R]:
+        """Make the same call for each of ``params`` concurrently; answers in the same order.
+
+        The first error is raised once every call has finished (none is left running).
+        """
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = [pool.submit(self.call, endpoint, p) for p in params]
+        return [f.result() for f in futures]
+
+    def _run_all(
+        self, endpoint: ep.Endpoint[Any], batches: list[dict[str, object]]
+    ) -> list[object]:
+        def one(form: dict[str, object]) -> object:
+            return self.transport.call(endpoint.function, form, idempotent=endpoint.idempotent)
+
+        if len(batches) == 1:
+            return [one(batches[0])]
+        log.debug("%s split into %d batches", endpoint.function, len(batches))
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = [pool.submit(one, b) for b in batches]
+        return [f.result() for f in futures]
+
+    @staticmethod
+    def _validate(endpoint: ep.Endpoint[R], raw: object) -> R:
+        try:
+            value = endpoint.adapter.validate_python(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+                for err in exc.errors()[:5]
+            )
+            raise LmsResponseError(f"unexpected answer shape ({problems})",
+                                   wsfunction=endpoint.function) from exc
+        for warning in getattr(value, "warnings", ()) or ():
+            log.warning("%s: Moodle warning %s on %s %s: %s", endpoint.function,
+                        warning.warningcode, warning.item, warning.itemid, warning.message)
+        return value
+
+    # -- site ---------------------------------------------------------------------------------
+
+    def site_info(self) -> m.SiteInfo:
+        """Who the token acts as, the release, and the functions of the token's service."""
+        return self.call(ep.GET_SITE_INFO)
+
+    # -- frameworks and competencies --------------------------------------------------------
+
+    def list_frameworks(self) -> list[m.CompetencyFramework]:
+        """Every framework in the system context and below, visible or not."""
+        return self.call(ep.LIST_FRAMEWORKS, ep.ListFrameworks())
+
+    def read_framework(self, framework_id: int) -> m.CompetencyFramework:
+        return self.call(ep.READ_FRAMEWORK, ep.ById(id=framework_id))
+
+    def create_framework(self, fields: ep.FrameworkFields) -> m.CompetencyFramework:
+        """Create a framework; ``idnumber``, ``scaleid``, ``scaleconfiguration`` and a context
+        are required by Moodle. Raises DuplicateIdnumberError if the idnumber is taken."""
+        return self.call(ep.CREATE_FRAMEWORK, ep.FrameworkParams(competencyframework=fields))
+
+    def update_framework(self, fields: ep.FrameworkFields) -> bool:
+        return self.call(ep.UPDATE_FRAMEWORK, ep.FrameworkParams(competencyframework=fields))
+
+    def list_competencies(self, **filters: str | int) -> list[m.Competency]:
+        """All competencies matching every filter exactly, e.g. ``competencyframeworkid=6``;
+        one call however many there are (``limit=0``)."""
+        if not filters:
+            raise ValueError("list_competencies needs at least one filter")
+        params = ep.ListCompetencies(
+            filters=[ep.Filter(column=k, value=v) for k, v in filters.items()])
+        return self.call(ep.LIST_COMPETENCIES, params)
+
+    def read_competency(self, competency_id: int) -> m.Competency:
+        return self.call(ep.READ_COMPETENCY, ep.ById(id=competency_id))
+
+    def create_competency(self, fields: ep.CompetencyFields) -> m.Competency:
+        return self.call(ep.CREATE_COMPETENCY, ep.CompetencyParams(competency=fields))
+
+    def update_competency(self, fields: ep.CompetencyFields) -> bool:
+        return self.call(ep.UPDATE_COMPETENCY, ep.CompetencyParams(competency=fields))
+
+    def set_parent_competency(self, competency_id: int, parent_id: int) -> bool:
+        """Move a competency under another parent (0: to the top level)."""
+        return self.call(ep.SET_PARENT_COMPETENCY,
+                         ep.SetParent(competencyid=competency_id, parentid=parent_id))
+
+    # -- courses and users --------------------------------------------------------------------
+
+    def courses_by_field(self, field: str = "", value: str | int = "") -> list[m.Course]:
+        """Courses by ``id``, ``ids`` (comma-separated), ``shortname``, ``idnumber`` or
+        ``category``; no field gives every course, the site front page left out."""
+        answer = self.call(ep.GET_COURSES_BY_FIELD, ep.CoursesByField(field=field, value=value))
+        return [c for c in answer.courses if c.format != "site"]
+
+    def users_by_field(self, field: str, values: Iterable[str | int]) -> list[m.User]:
+        """Users whose ``field`` (id, idnumber, username, email) is one of ``values``;
+        unknown values are simply absent from the answer."""
+        return self.call(ep.GET_USERS_BY_FIELD, ep.UsersByField(field=field, values=list(values)))
+
+
+def _merge(function: str, answers: list[object]) -> object:
+    if len(answers) == 1:
+        return answers[0]
+    if all(a is None for a in answers):
+        return None
+    if all(isinstance(a, list) for a in answers):
+        return [item for a in answers for item in a]  # type: ignore[union-attr]
+    raise LmsResponseError("batched answers cannot be combined (not lists)", wsfunction=function)

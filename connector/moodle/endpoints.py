@@ -1,0 +1,189 @@
+"""Each Moodle web-service function lms-sidecar calls, declared once.
+
+A declaration names the function, the model of its parameters and the type of its
+answer; the shared machinery in :class:`connector.moodle.client.MoodleClient` validates
+the parameters, encodes, calls, batches and validates the answer. Parameter and answer
+shapes are those of the recorded exchanges (``shared/moodle-contract``; file numbers
+in the comments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from connector.moodle import models as m
+
+R = TypeVar("R")
+
+
+class Params(BaseModel):
+    """Base of parameter models: validated before anything is sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def form(self) -> dict[str, object]:
+        """The parameters as nested Python values, unset optional ones left out."""
+        return self.model_dump(exclude_none=True, mode="json")
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[R]):
+    """One web-service function: its name, its parameters, its answer.
+
+    ``idempotent``: sending it twice does no harm (reads, updates to fixed values).
+    ``batch``: the list parameter to split to stay under the site's ``max_input_vars``;
+    the answers of the batches are concatenated.
+    """
+
+    function: str
+    params: type[Params]
+    result: Any
+    idempotent: bool = True
+    batch: str | None = None
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[R]:
+        return TypeAdapter(self.result)
+
+
+# -- parameter models ---------------------------------------------------------------------
+
+
+class NoParams(Params):
+    pass
+
+
+class ById(Params):
+    id: int
+
+
+class Context(Params):
+    """A context by id (``contextid=1`` is the system) or by level and instance (contract 15)."""
+
+    contextid: int | None = None
+    contextlevel: Literal["system", "user", "coursecat", "course", "module", "block"] | None = None
+    instanceid: int | None = None
+
+
+class ListFrameworks(Params):
+    """contract 16-17"""
+
+    context: Context = Context(contextid=1)
+    includes: Literal["self", "parents", "children"] = "children"
+    onlyvisible: bool = False
+    sort: str = "shortname"
+    order: Literal["ASC", "DESC"] = "ASC"
+    skip: int = 0
+    limit: int = 0
+    query: str | None = None
+
+
+class FrameworkFields(Params):
+    """competencyframework[...] of create and update (contract 14, 15, 19)."""
+
+    id: int | None = None
+    shortname: str | None = Field(default=None, max_length=100)
+    idnumber: str | None = Field(default=None, max_length=100)
+    description: str | None = None
+    descriptionformat: int | None = None
+    visible: bool | None = None
+    scaleid: int | None = None
+    scaleconfiguration: str | None = None
+    contextid: int | None = None
+    taxonomies: str | None = None
+
+
+class FrameworkParams(Params):
+    competencyframework: FrameworkFields
+
+
+class Filter(Params):
+    """An exact-match filter of list_competencies: ``competencyframeworkid``, ``parentid``,
+    ``idnumber``, ... (contract 28-32)."""
+
+    column: str
+    value: str | int
+
+
+class ListCompetencies(Params):
+    """At least one filter is required (contract 31); ``limit=0`` means all (contract 109)."""
+
+    filters: list[Filter] = Field(min_length=1)
+    sort: str = "sortorder"
+    order: Literal["ASC", "DESC"] = "ASC"
+    skip: int = 0
+    limit: int = 0
+
+
+class CompetencyFields(Params):
+    """competency[...] of create and update (contract 21-27, 35)."""
+
+    id: int | None = None
+    shortname: str | None = Field(default=None, max_length=100)
+    idnumber: str | None = Field(default=None, max_length=100)
+    competencyframeworkid: int | None = None
+    parentid: int | None = None
+    description: str | None = None
+    descriptionformat: int | None = None
+
+
+class CompetencyParams(Params):
+    competency: CompetencyFields
+
+
+class SetParent(Params):
+    """contract 96"""
+
+    competencyid: int
+    parentid: int
+
+
+class CoursesByField(Params):
+    """``field`` empty lists every course incl. the front page (contract 10); ``ids`` takes a
+    comma-separated list and fails as a whole on one unknown id (contract 152)."""
+
+    field: Literal["", "id", "ids", "shortname", "idnumber", "category"] = ""
+    value: str | int = ""
+
+
+class UsersByField(Params):
+    """contract 04, 05, 150"""
+
+    field: Literal["id", "idnumber", "username", "email"]
+    values: list[str | int]
+
+
+# -- declarations -------------------------------------------------------------------------
+
+GET_SITE_INFO = Endpoint[m.SiteInfo]("core_webservice_get_site_info", NoParams, m.SiteInfo)
+
+LIST_FRAMEWORKS = Endpoint[list[m.CompetencyFramework]](
+    "core_competency_list_competency_frameworks", ListFrameworks, list[m.CompetencyFramework])
+READ_FRAMEWORK = Endpoint[m.CompetencyFramework](
+    "core_competency_read_competency_framework", ById, m.CompetencyFramework)
+CREATE_FRAMEWORK = Endpoint[m.CompetencyFramework](
+    "core_competency_create_competency_framework", FrameworkParams, m.CompetencyFramework,
+    idempotent=False)
+UPDATE_FRAMEWORK = Endpoint[bool](
+    "core_competency_update_competency_framework", FrameworkParams, bool)
+
+LIST_COMPETENCIES = Endpoint[list[m.Competency]](
+    "core_competency_list_competencies", ListCompetencies, list[m.Competency])
+READ_COMPETENCY = Endpoint[m.Competency]("core_competency_read_competency", ById, m.Competency)
+CREATE_COMPETENCY = Endpoint[m.Competency](
+    "core_competency_create_competency", CompetencyParams, m.Competency, idempotent=False)
+UPDATE_COMPETENCY = Endpoint[bool](
+    "core_competency_update_competency", CompetencyParams, bool)
+SET_PARENT_COMPETENCY = Endpoint[bool]("core_competency_set_parent_competency", SetParent, bool)
+
+GET_COURSES_BY_FIELD = Endpoint[m.Courses](
+    "core_course_get_courses_by_field", CoursesByField, m.Courses)
+GET_USERS_BY_FIELD = Endpoint[list[m.User]](
+    "core_user_get_users_by_field", UsersByField, list[m.User], batch="values")
+
+ALL: tuple[Endpoint[Any], ...] = tuple(v for v in list(globals().values())
+                                       if isinstance(v, Endpoint))

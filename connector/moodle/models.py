@@ -1,0 +1,146 @@
+"""Typed answers of the Moodle web-service functions lms-sidecar calls.
+
+Field names are Moodle's own (``courseid``, ``idnumber``) and shapes follow the recorded
+exchanges in ``shared/moodle-contract``. Models accept both formats: JSON's numbers and
+booleans and XML's strings ("1", "0", "5") validate to the same values. Unknown fields are
+ignored, so a newer Moodle that adds fields does not break the client.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MoodleModel(BaseModel):
+    """Base of every answer model: immutable, tolerant of extra fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Warning(MoodleModel):
+    """A warning Moodle returns beside data (the call still succeeded)."""
+
+    item: str | None = None
+    itemid: int | None = None
+    warningcode: str | None = None
+    message: str = ""
+
+
+class FunctionInfo(MoodleModel):
+    name: str
+    version: str | None = None
+
+
+class AdvancedFeature(MoodleModel):
+    name: str
+    value: int
+
+
+class SiteInfo(MoodleModel):
+    """core_webservice_get_site_info: who the token acts as and what it may call."""
+
+    sitename: str
+    siteurl: str
+    username: str
+    fullname: str
+    userid: int
+    release: str = ""
+    version: str = ""
+    lang: str = ""
+    userissiteadmin: bool = False
+    functions: tuple[FunctionInfo, ...] = ()
+    advancedfeatures: tuple[AdvancedFeature, ...] = ()
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        """The functions of the token's external service (contract 13: exactly those)."""
+        return frozenset(f.name for f in self.functions)
+
+    def feature_enabled(self, name: str) -> bool | None:
+        """Whether an advanced feature such as ``enablecompetencies`` is on (None: not said)."""
+        for feature in self.advancedfeatures:
+            if feature.name == name:
+                return bool(feature.value)
+        return None
+
+
+class CompetencyFramework(MoodleModel):
+    """A competency framework as Moodle stores it (contract 14-19)."""
+
+    id: int
+    shortname: str
+    idnumber: str
+    description: str = ""
+    descriptionformat: int = 1
+    visible: bool = True
+    scaleid: int
+    scaleconfiguration: str
+    contextid: int
+    taxonomies: str = ""
+    timecreated: int = 0
+    timemodified: int = 0
+    competenciescount: int | None = None
+
+
+class Competency(MoodleModel):
+    """A competency: ``parentid`` 0 at the top, ``path`` like ``/0/1/3/`` (contract 21-34)."""
+
+    id: int
+    shortname: str
+    idnumber: str
+    description: str = ""
+    descriptionformat: int = 1
+    sortorder: int = 0
+    parentid: int = 0
+    path: str = "/0/"
+    ruleoutcome: int = 0
+    ruletype: str | None = None
+    ruleconfig: str | None = None
+    scaleid: int | None = None
+    scaleconfiguration: str | None = None
+    competencyframeworkid: int
+    timecreated: int = 0
+    timemodified: int = 0
+
+
+class Course(MoodleModel):
+    """A course as core_course_get_courses_by_field returns it (contract 08-10)."""
+
+    id: int
+    shortname: str
+    fullname: str
+    displayname: str = ""
+    idnumber: str = ""
+    summary: str = ""
+    summaryformat: int = 1
+    categoryid: int = 0
+    visible: bool = True
+    startdate: int = 0
+    enddate: int = 0
+    enablecompletion: bool = False
+    format: str = ""
+
+
+class Courses(MoodleModel):
+    """core_course_get_courses_by_field: courses plus warnings."""
+
+    courses: tuple[Course, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+class User(MoodleModel):
+    """A user as core_user_get_users_by_field returns it (contract 04, 05, 150)."""
+
+    id: int
+    username: str = ""
+    firstname: str = ""
+    lastname: str = ""
+    fullname: str = ""
+    email: str = ""
+    idnumber: str = ""
+    department: str = ""
+    suspended: bool = False
+    confirmed: bool = True
+    lang: str = ""
+    timezone: str = ""
+    auth: str = Field(default="manual")

@@ -1,0 +1,340 @@
+"""The whole configuration of lms-sidecar as pydantic models: one `Settings`, a section per area.
+
+Values come, highest priority first, from keyword arguments, environment variables
+(`SIDECAR_LMS__URL` sets `lms.url`), the YAML config file (handed in by `config.loader`) and the
+defaults below. Secrets (`lms.token`, `lms.password`) come only from the environment or from a file
+named in the config; the loader refuses them when they are written in the YAML file.
+
+To add a section: write one model (`extra="forbid"`, every field with `description=`) and add one
+field to `Settings`. Secret fields (`SecretStr`), path fields (`Path`) and the loader's error
+messages, key suggestions and file-relative paths pick the new section up on their own.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "SIDECAR_"
+ENV_NESTED_DELIMITER = "__"
+DEFAULT_STORE_URL = "sqlite:///sidecar.sqlite"
+
+# Paths that a site admin pastes by mistake instead of the site root.
+_ENDPOINT_SUFFIXES = ("/webservice/rest/server.php", "/login/token.php", "/webservice/rest")
+
+
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeoutSettings(Section):
+    connect: float = Field(
+        5.0, gt=0, description="Seconds to wait for the LMS to accept a connection."
+    )
+    read: float = Field(
+        30.0, gt=0, description="Seconds to wait for the LMS to answer one web-service call."
+    )
+
+
+class RetrySettings(Section):
+    attempts: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="How many times one call is tried in all when the LMS fails transiently "
+        "(connection errors, timeouts, HTTP 429/502/503/504). 1 means no retry.",
+    )
+    backoff: float = Field(
+        0.5, ge=0, description="Seconds to wait before the first retry; doubles on each retry."
+    )
+    max_backoff: float = Field(30.0, gt=0, description="Longest wait between two retries, seconds.")
+
+
+class LmsSettings(Section):
+    """Where the LMS is and how lms-sidecar signs in to its web services."""
+
+    kind: Literal["moodle", "totara"] = Field("moodle", description="Which LMS the site runs.")
+    url: str = Field(
+        description="Address of the site root, as learners type it, e.g. https://lms.example.org "
+        "(not the web-service endpoint)."
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="Web-service token. Only from the environment variable SIDECAR_LMS__TOKEN "
+        "(or use token_file); never written in the config file.",
+    )
+    token_file: Path | None = Field(
+        None,
+        description="File holding the web-service token (surrounding whitespace is ignored). "
+        "A relative path is relative to the config file's folder.",
+    )
+    username: str | None = Field(
+        None,
+        description="Instead of a fixed token: the Moodle user whose password fetches a token "
+        "from /login/token.php.",
+    )
+    password: SecretStr | None = Field(
+        None,
+        description="Password of `username`. Only from the environment variable "
+        "SIDECAR_LMS__PASSWORD (or use password_file); never written in the config file.",
+    )
+    password_file: Path | None = Field(
+        None,
+        description="File holding the password of `username`. A relative path is relative to "
+        "the config file's folder.",
+    )
+    service: str = Field(
+        "lms_sidecar",
+        min_length=1,
+        description="Short name of the external service in Moodle that lists the functions "
+        "lms-sidecar may call (Site administration > Server > Web services > External services).",
+    )
+    format: Literal["json", "xml"] = Field(
+        "json", description="Response format asked of the REST protocol."
+    )
+    timeout: TimeoutSettings = Field(
+        default_factory=TimeoutSettings, description="Network time limits."
+    )
+    retries: RetrySettings = Field(
+        default_factory=RetrySettings, description="Retries of calls that failed transiently."
+    )
+    max_input_vars: int = Field(
+        1000,
+        ge=20,
+        description="PHP max_input_vars of the site: long lists are sent in batches below it, "
+        "because PHP silently drops the rest of a larger request.",
+    )
+    concurrency: int = Field(4, ge=1, le=32, description="Web-service calls in flight at once.")
+    rate_limit: float | None = Field(
+        None, gt=0, description="Most calls per second sent to the site; empty means no limit."
+    )
+    verify_tls: bool = Field(
+        True, description="Check the site's HTTPS certificate. Turn off only for a test site."
+    )
+    ca_bundle: Path | None = Field(
+        None,
+        description="PEM file of the certificate authorities to trust, for a site whose "
+        "certificate comes from an in-house CA.",
+    )
+
+    _token_from_file: SecretStr | None = PrivateAttr(default=None)
+    _password_from_file: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("url")
+    @classmethod
+    def _site_root(cls, value: str) -> str:
+        return normalise_site_url(value)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> LmsSettings:
+        if self.token_file is not None:
+            self._token_from_file = _read_secret_file(self.token_file, "token_file", "token")
+        if self.password_file is not None:
+            self._password_from_file = _read_secret_file(
+                self.password_file, "password_file", "password"
+            )
+        _check_one_source(self.token, self.token_file, "token")
+        _check_one_source(self.password, self.password_file, "password")
+        has_token = self.resolved_token is not None
+        has_login = self.username is not None or self.resolved_password is not None
+        if has_token and has_login:
+            raise PydanticCustomError(
+                "credentials_conflict",
+                "both a token and a username/password are set; keep one way of signing in",
+            )
+        if has_token:
+            return self
+        if not has_login:
+            raise PydanticCustomError(
+                "credentials_missing",
+                "no credentials: set the environment variable SIDECAR_LMS__TOKEN, or "
+                "lms.token_file, or lms.username with SIDECAR_LMS__PASSWORD or lms.password_file",
+            )
+        if self.username is None:
+            raise PydanticCustomError(
+                "credentials_incomplete",
+                "a password is given but no username; set lms.username",
+                {"field": "username"},
+            )
+        if self.resolved_password is None:
+            raise PydanticCustomError(
+                "credentials_incomplete",
+                "no password for this user: set the environment variable "
+                "SIDECAR_LMS__PASSWORD or lms.password_file",
+                {"field": "username"},
+            )
+        return self
+
+    @property
+    def resolved_token(self) -> SecretStr | None:
+        """The web-service token, from SIDECAR_LMS__TOKEN or read from `token_file`; else None."""
+        return self.token if self.token is not None else self._token_from_file
+
+    @property
+    def resolved_password(self) -> SecretStr | None:
+        """The password of `username`, from SIDECAR_LMS__PASSWORD or `password_file`; else None."""
+        return self.password if self.password is not None else self._password_from_file
+
+    @property
+    def auth(self) -> Literal["token", "password"]:
+        """How the client signs in: a fixed token, or username + password via /login/token.php."""
+        return "token" if self.resolved_token is not None else "password"
+
+
+class StoreSettings(Section):
+    url: str = Field(
+        DEFAULT_STORE_URL,
+        description="SQLAlchemy database URL of the state store: a SQLite file (a relative path "
+        "is relative to the config file's folder) or postgresql+psycopg://user@host/db.",
+        json_schema_extra={"relative_sqlite": True},
+    )
+
+
+class FeatureSettings(Section):
+    """Which features are switched on; each one needs certain web-service functions."""
+
+    frameworks: bool = Field(True, description="Keep competency frameworks in step.")
+    skills_map: bool = Field(True, description="Link courses to competencies.")
+    goals: bool = Field(True, description="Turn performance goals into learning plans.")
+    followups: bool = Field(True, description="Schedule follow-up practice after completions.")
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written."
+    )
+    json_lines: bool = Field(
+        False, alias="json", description="Write logs as one JSON object per line."
+    )
+
+
+class YamlDataSource(PydanticBaseSettingsSource):
+    """Settings source holding the values already read from the YAML config file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+# Set by `config.loader` while it builds Settings from a file; None for direct construction.
+FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("sidecar_file_values", default=None)
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with `config.load_settings()`, or directly in tests."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    lms: LmsSettings = Field(description="The LMS site and how to sign in to it.")
+    store: StoreSettings = Field(
+        default_factory=StoreSettings, description="Where lms-sidecar keeps its own state."
+    )
+    features: FeatureSettings = Field(
+        default_factory=FeatureSettings, description="Which features are switched on."
+    )
+    logging: LoggingSettings = Field(
+        default_factory=LoggingSettings, description="What is logged, and how."
+    )
+
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The YAML file these settings were loaded from; None when built directly."""
+        return self._config_file
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments > environment > YAML file > defaults; no .env or secrets dir."""
+        file_values = FILE_VALUES.get()
+        if file_values is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, YamlDataSource(settings_cls, file_values))
+
+
+def normalise_site_url(value: str) -> str:
+    """Check that `value` is an http(s) site root and return it without a trailing slash."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError(
+            "site_url", "expected an http(s) address such as https://lms.example.org"
+        )
+    if parts.query or parts.fragment:
+        raise PydanticCustomError("site_url", "expected the site root without ?query or #fragment")
+    root = value.rstrip("/")
+    for suffix in _ENDPOINT_SUFFIXES:
+        if root.endswith(suffix):
+            raise PydanticCustomError(
+                "site_url",
+                "expected the site root, not the web-service endpoint; use {root}",
+                {"root": root[: -len(suffix)] or root},
+            )
+    return root
+
+
+def _read_secret_file(path: Path, field: str, what: str) -> SecretStr:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PydanticCustomError(
+            "secret_file_unreadable",
+            "could not read the {what} file {path}: {reason}",
+            {"field": field, "what": what, "path": str(path), "reason": reason},
+        ) from exc
+    if not text:
+        raise PydanticCustomError(
+            "secret_file_empty",
+            "the {what} file {path} is empty",
+            {"field": field, "what": what, "path": str(path)},
+        )
+    return SecretStr(text)
+
+
+def _check_one_source(value: SecretStr | None, path: Path | None, what: str) -> None:
+    if value is not None and path is not None:
+        raise PydanticCustomError(
+            "secret_twice",
+            "the {what} is set twice, by SIDECAR_LMS__{upper} and by lms.{what}_file; keep one",
+            {"field": f"{what}_file", "what": what, "upper": what.upper()},
+        )

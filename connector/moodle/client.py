@@ -156,7 +156,9 @@ class MoodleClient:
 
     # -- courses and users --------------------------------------------------------------------
 
-    def courses_by_field(self, field: str = "", value: str | int = "") -> list[m.Course]:
+    def courses_by_field(
+        self, field: str | None = None, value: str | int | None = None
+    ) -> list[m.Course]:
         """Courses by ``id``, ``ids`` (comma-separated), ``shortname``, ``idnumber`` or
         ``category``; no field gives every course, the site front page left out."""
         answer = self.call(ep.GET_COURSES_BY_FIELD, ep.CoursesByField(field=field, value=value))

@@ -72,13 +72,13 @@ class Context(Params):
 class ListFrameworks(Params):
     """contract 16-17"""
 
-    context: Context = Context(contextid=1)
-    includes: Literal["self", "parents", "children"] = "children"
-    onlyvisible: bool = False
     sort: str = "shortname"
     order: Literal["ASC", "DESC"] = "ASC"
     skip: int = 0
     limit: int = 0
+    context: Context = Context(contextid=1)
+    includes: Literal["self", "parents", "children"] = "children"
+    onlyvisible: bool = False
     query: str | None = None
 
 
@@ -115,8 +115,8 @@ class ListCompetencies(Params):
     filters: list[Filter] = Field(min_length=1)
     sort: str = "sortorder"
     order: Literal["ASC", "DESC"] = "ASC"
-    skip: int = 0
-    limit: int = 0
+    skip: int | None = None
+    limit: int | None = None
 
 
 class CompetencyFields(Params):
@@ -146,8 +146,8 @@ class CoursesByField(Params):
     """``field`` empty lists every course incl. the front page (contract 10); ``ids`` takes a
     comma-separated list and fails as a whole on one unknown id (contract 152)."""
 
-    field: Literal["", "id", "ids", "shortname", "idnumber", "category"] = ""
-    value: str | int = ""
+    field: Literal["id", "ids", "shortname", "idnumber", "category"] | None = None
+    value: str | int | None = None
 
 
 class UsersByField(Params):

@@ -328,9 +328,10 @@ def _is_connect_failure(exc: requests.ConnectionError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    reason = re.search(r"\]\s*([^\]'\")]+)", text)
-    return (reason.group(1) if reason else type(exc).__name__).strip()[:120]
+    inner = exc.args[0] if exc.args else exc
+    reason = getattr(inner, "reason", inner)
+    text = re.sub(r"^<[^>]*>:\s*", "", str(reason))  # urllib3 prefixes its connection's repr
+    return text[:160] or type(exc).__name__
 
 
 _TABLE = re.compile(r"database table (\w+)")

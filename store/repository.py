@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Insert, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import LmsObject, RunStatus, RunTrigger, StepStatus, SyncRun, SyncStep, utcnow
 
 
-def _upsert(session: Session, table: Any) -> Insert:
+def _upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT DO UPDATE, for the session's database."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -42,7 +43,7 @@ def remember_object(
     fail on the unique constraint. Returns the stored `LmsObject`, refreshed from the database.
     """
     now = utcnow()
-    statement = _upsert(session, LmsObject.__table__).values(
+    insert = _upsert(session, LmsObject.__table__).values(
         site=site,
         kind=kind,
         scope=scope,
@@ -52,7 +53,7 @@ def remember_object(
         created_at=now,
         updated_at=now,
     )
-    statement = statement.on_conflict_do_update(
+    statement = insert.on_conflict_do_update(
         index_elements=["site", "kind", "scope", "external_id"],
         set_={"lms_id": lms_id, "fingerprint": fingerprint, "updated_at": now},
     ).returning(LmsObject.id)

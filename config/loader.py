@@ -70,7 +70,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     settings: Settings | None = None
     token = FILE_VALUES.set(data)
     try:
-        settings = Settings()
+        settings = Settings()  # type: ignore[call-arg]  # values come from env + file sources
     except ValidationError as exc:
         problems.extend(_problem(error, doc) for error in exc.errors())
     except SettingsError as exc:

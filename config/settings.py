@@ -50,90 +50,104 @@ class Section(BaseModel):
 
 class TimeoutSettings(Section):
     connect: float = Field(
-        5.0, gt=0, description="Seconds to wait for the LMS to accept a connection."
+        default=5.0, gt=0, description="Seconds to wait for the LMS to accept a connection."
     )
     read: float = Field(
-        30.0, gt=0, description="Seconds to wait for the LMS to answer one web-service call."
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for the LMS to answer one web-service call.",
     )
 
 
 class RetrySettings(Section):
     attempts: int = Field(
-        5,
+        default=5,
         ge=1,
         le=20,
         description="How many times one call is tried in all when the LMS fails transiently "
         "(connection errors, timeouts, HTTP 429/502/503/504). 1 means no retry.",
     )
     backoff: float = Field(
-        0.5, ge=0, description="Seconds to wait before the first retry; doubles on each retry."
+        default=0.5,
+        ge=0,
+        description="Seconds to wait before the first retry; doubles on each retry.",
     )
-    max_backoff: float = Field(30.0, gt=0, description="Longest wait between two retries, seconds.")
+    max_backoff: float = Field(
+        default=30.0, gt=0, description="Longest wait between two retries, seconds."
+    )
 
 
 class LmsSettings(Section):
     """Where the LMS is and how lms-sidecar signs in to its web services."""
 
-    kind: Literal["moodle", "totara"] = Field("moodle", description="Which LMS the site runs.")
+    kind: Literal["moodle", "totara"] = Field(
+        default="moodle", description="Which LMS the site runs."
+    )
     url: str = Field(
         description="Address of the site root, as learners type it, e.g. https://lms.example.org "
         "(not the web-service endpoint)."
     )
     token: SecretStr | None = Field(
-        None,
+        default=None,
         description="Web-service token. Only from the environment variable SIDECAR_LMS__TOKEN "
         "(or use token_file); never written in the config file.",
     )
     token_file: Path | None = Field(
-        None,
+        default=None,
         description="File holding the web-service token (surrounding whitespace is ignored). "
         "A relative path is relative to the config file's folder.",
     )
     username: str | None = Field(
-        None,
+        default=None,
         description="Instead of a fixed token: the Moodle user whose password fetches a token "
         "from /login/token.php.",
     )
     password: SecretStr | None = Field(
-        None,
+        default=None,
         description="Password of `username`. Only from the environment variable "
         "SIDECAR_LMS__PASSWORD (or use password_file); never written in the config file.",
     )
     password_file: Path | None = Field(
-        None,
+        default=None,
         description="File holding the password of `username`. A relative path is relative to "
         "the config file's folder.",
     )
     service: str = Field(
-        "lms_sidecar",
+        default="lms_sidecar",
         min_length=1,
         description="Short name of the external service in Moodle that lists the functions "
         "lms-sidecar may call (Site administration > Server > Web services > External services).",
     )
     format: Literal["json", "xml"] = Field(
-        "json", description="Response format asked of the REST protocol."
+        default="json", description="Response format asked of the REST protocol."
     )
     timeout: TimeoutSettings = Field(
         default_factory=TimeoutSettings, description="Network time limits."
     )
     retries: RetrySettings = Field(
-        default_factory=RetrySettings, description="Retries of calls that failed transiently."
+        default_factory=RetrySettings,
+        description="Retries of calls that failed transiently.",
     )
     max_input_vars: int = Field(
-        1000,
+        default=1000,
         ge=20,
         description="PHP max_input_vars of the site: long lists are sent in batches below it, "
         "because PHP silently drops the rest of a larger request.",
     )
-    concurrency: int = Field(4, ge=1, le=32, description="Web-service calls in flight at once.")
+    concurrency: int = Field(
+        default=4, ge=1, le=32, description="Web-service calls in flight at once."
+    )
     rate_limit: float | None = Field(
-        None, gt=0, description="Most calls per second sent to the site; empty means no limit."
+        default=None,
+        gt=0,
+        description="Most calls per second sent to the site; empty means no limit.",
     )
     verify_tls: bool = Field(
-        True, description="Check the site's HTTPS certificate. Turn off only for a test site."
+        default=True,
+        description="Check the site's HTTPS certificate. Turn off only for a test site.",
     )
     ca_bundle: Path | None = Field(
-        None,
+        default=None,
         description="PEM file of the certificate authorities to trust, for a site whose "
         "certificate comes from an in-house CA.",
     )
@@ -204,7 +218,7 @@ class LmsSettings(Section):
 
 class StoreSettings(Section):
     url: str = Field(
-        DEFAULT_STORE_URL,
+        default=DEFAULT_STORE_URL,
         description="SQLAlchemy database URL of the state store: a SQLite file (a relative path "
         "is relative to the config file's folder) or postgresql+psycopg://user@host/db.",
         json_schema_extra={"relative_sqlite": True},
@@ -214,18 +228,20 @@ class StoreSettings(Section):
 class FeatureSettings(Section):
     """Which features are switched on; each one needs certain web-service functions."""
 
-    frameworks: bool = Field(True, description="Keep competency frameworks in step.")
-    skills_map: bool = Field(True, description="Link courses to competencies.")
-    goals: bool = Field(True, description="Turn performance goals into learning plans.")
-    followups: bool = Field(True, description="Schedule follow-up practice after completions.")
+    frameworks: bool = Field(default=True, description="Keep competency frameworks in step.")
+    skills_map: bool = Field(default=True, description="Link courses to competencies.")
+    goals: bool = Field(default=True, description="Turn performance goals into learning plans.")
+    followups: bool = Field(
+        default=True, description="Schedule follow-up practice after completions."
+    )
 
 
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Least severe log level written."
+        default="INFO", description="Least severe log level written."
     )
     json_lines: bool = Field(
-        False, alias="json", description="Write logs as one JSON object per line."
+        default=False, alias="json", description="Write logs as one JSON object per line."
     )
 
 
@@ -259,7 +275,8 @@ class Settings(BaseSettings):
 
     lms: LmsSettings = Field(description="The LMS site and how to sign in to it.")
     store: StoreSettings = Field(
-        default_factory=StoreSettings, description="Where lms-sidecar keeps its own state."
+        default_factory=StoreSettings,
+        description="Where lms-sidecar keeps its own state.",
     )
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Which features are switched on."

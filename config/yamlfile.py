@@ -36,6 +36,28 @@ class YamlDocument:
         return None
 
 
+class _KeysAsWrittenLoader(yaml.SafeLoader):
+    """Safe loader that keeps mapping keys as the text written, so `on:` or `1:` stay names.
+
+    Config keys are names; YAML 1.1 would turn `on:`/`yes:` into booleans and `1:` into an int,
+    which pydantic cannot report as an unknown key.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    "while reading a section",
+                    node.start_mark,
+                    "found a key that is not a plain name",
+                    key_node.start_mark,
+                )
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
 def read_yaml(path: Path) -> YamlDocument:
     """Read and parse `path`.
 
@@ -54,7 +76,7 @@ def read_yaml(path: Path) -> YamlDocument:
         raise ConfigFileError(
             f"Could not read config file {path}: {exc.strerror or exc}.", path
         ) from exc
-    loader = yaml.SafeLoader(text)
+    loader = _KeysAsWrittenLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -64,7 +86,7 @@ def read_yaml(path: Path) -> YamlDocument:
         raise ConfigFileError(f"Config file {path} is not valid YAML: {exc}", path) from exc
     finally:
         loader.dispose()
-    if data is None:
+    if data is None or node is None:
         return YamlDocument(path=path, data={}, empty=True)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"the single value {str(data)[:40]!r}"

@@ -385,3 +385,27 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigFileError, match="not UTF-8"):
         load_settings()
+
+
+def test_keys_that_yaml_would_read_as_booleans_or_numbers_stay_names(
+    write_config: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(MINIMAL + "features:\n  on: true\n1: x\n")
+    monkeypatch.setenv("SIDECAR_LMS__TOKEN", "t")
+
+    with pytest.raises(ConfigValidationError) as excinfo:
+        load_settings()
+
+    assert [line.split(":")[0] for line in problems_of(excinfo)] == [
+        "  line 4, features.on",
+        "  line 5, 1",
+    ]
+
+
+def test_unsafe_yaml_tags_are_refused(write_config: Write) -> None:
+    write_config("lms:\n  url: !!python/object/apply:os.system [echo hi]\n")
+
+    with pytest.raises(
+        ConfigFileError, match="line 2, column 8: could not determine a constructor"
+    ):
+        load_settings()

@@ -1,1 +1,35 @@
-def main() -> None: ...
+"""The ``sidecar`` command line: one group, a module per command under ``sidecar/commands``."""
+
+from __future__ import annotations
+
+import click
+
+from sidecar.commands.check import check
+from sidecar.commands.init import init
+from sidecar.context import CliContext
+
+COMMANDS: list[click.Command] = [init, check]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "-c", "config_path", metavar="PATH", envvar="SIDECAR_CONFIG",
+              help="Config file (default: $SIDECAR_CONFIG, else ./sidecar.yaml).")
+@click.option("-v", "--verbose", count=True, help="Log more (debug level).")
+@click.version_option(package_name="lms-sidecar", prog_name="lms-sidecar")
+@click.pass_context
+def cli(click_ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """lms-sidecar keeps a Moodle site's competency frameworks, course-skill links, goals and
+    follow-up practice in step, through the site's web-service API.
+
+    Start with `sidecar init`, then `sidecar check`.
+    """
+    click_ctx.obj = CliContext(config_path=config_path, verbose=verbose)
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="sidecar")

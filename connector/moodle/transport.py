@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 import requests
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from connector import errors as e
 from connector.moodle.encoding import PROTOCOL_FIELDS, flatten
@@ -245,6 +245,12 @@ class MoodleTransport:
             raise e.LmsTimeoutError(f"{self.url} did not answer within {self.timeouts.read}s",
                                     **where) from exc
         except requests.ConnectionError as exc:
+            if _is_name_failure(exc):
+                error = e.LmsConnectionError(
+                    f"the host name of {self.url} does not resolve; check lms.url",
+                    reached_site=False, **where)
+                error.retryable = False
+                raise error from exc
             refused = _is_connect_failure(exc)
             what = "could not connect to" if refused else "connection lost to"
             raise e.LmsConnectionError(f"{what} {self.url} ({_reason(exc)})",
@@ -325,6 +331,11 @@ def _is_connect_failure(exc: requests.ConnectionError) -> bool:
     inner = exc.args[0] if exc.args else None
     reason = getattr(inner, "reason", inner)
     return isinstance(reason, NewConnectionError)
+
+
+def _is_name_failure(exc: requests.ConnectionError) -> bool:
+    inner = exc.args[0] if exc.args else None
+    return isinstance(getattr(inner, "reason", inner), NameResolutionError)
 
 
 def _reason(exc: BaseException) -> str:

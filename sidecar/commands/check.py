@@ -1,0 +1,158 @@
+"""``sidecar check``: is the site reachable, who is the token, and what is missing?"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import click
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+import store
+from connector import errors as e
+from connector.moodle.models import SiteInfo
+from sidecar.context import NOT_READY, OK, UNREACHABLE, CliContext, pass_context
+from sidecar.readiness import Readiness, assess
+from sidecar.wiring import build_client, open_store
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    url: str
+    ok: bool
+    detail: str
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@pass_context
+def check(ctx: CliContext, as_json: bool) -> None:
+    """Check the site: does it answer, which release and user, and which web-service
+    functions the switched-on features need are missing from the token's service.
+
+    Exit codes: 0 ready; 1 something is missing (the report says how to fix it);
+    2 the site cannot be reached or refused the token; 78 the configuration is wrong.
+    """
+    settings = ctx.settings()
+    enabled = [k for k, on in settings.features.model_dump().items() if on]
+    client = build_client(settings.lms)
+    try:
+        site = client.site_info()
+    except e.FunctionNotInServiceError as exc:
+        _fail(ctx, as_json, NOT_READY, settings.lms.url,
+              "the site accepted the token, but core_webservice_get_site_info is not in its "
+              f"service: add core_webservice_get_site_info to the external service "
+              f"'{settings.lms.service}'", exc)
+    except (e.LmsAuthError, e.LmsConnectionError, e.LmsResponseError) as exc:
+        _fail(ctx, as_json, UNREACHABLE, settings.lms.url, _why(exc), exc)
+    readiness = assess(site, enabled, settings.lms.service)
+    store_status = _store_status(settings)
+    code = OK if readiness.ready and store_status.ok else NOT_READY
+    if as_json:
+        click.echo(json.dumps(_as_json(settings.lms.url, readiness, store_status, code), indent=2))
+    else:
+        _render(ctx, settings.lms.url, readiness, store_status)
+    raise click.exceptions.Exit(code)
+
+
+def _why(exc: e.LmsError) -> str:
+    if isinstance(exc, e.InvalidTokenError):
+        return ("the site refused the token: it is unknown, expired or restricted to other IP "
+                "addresses (Site administration > Server > Web services > Manage tokens)")
+    if isinstance(exc, e.LmsConnectionError):
+        return f"the site cannot be reached: {exc.message}"
+    return exc.message
+
+
+def _fail(ctx: CliContext, as_json: bool, code: int, url: str, reason: str,
+          exc: e.LmsError) -> None:
+    if as_json:
+        click.echo(json.dumps({"site": url, "ready": False, "error": reason,
+                               "errorcode": getattr(exc, "errorcode", None),
+                               "exit_code": code}, indent=2))
+    else:
+        ctx.out.print(f"[bold red]✗[/] {url}: {reason}", highlight=False)
+    raise click.exceptions.Exit(code)
+
+
+def _store_status(settings: object) -> StoreStatus:
+    url = settings.store.url  # type: ignore[attr-defined]
+    shown = store.display_url(url)
+    try:
+        engine = open_store(settings)  # type: ignore[arg-type]
+        revision = store.current_revision(engine)
+        engine.dispose()
+    except (SQLAlchemyError, store.StoreError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return StoreStatus(shown, False, f"cannot open the state store: {reason}")
+    return StoreStatus(shown, True, f"schema up to date (revision {revision})")
+
+
+def _who(site: SiteInfo) -> str:
+    admin = ", a site administrator" if site.userissiteadmin else ""
+    return f"{site.fullname} ({site.username}, user id {site.userid}{admin})"
+
+
+def _render(ctx: CliContext, url: str, readiness: Readiness, store_status: StoreStatus) -> None:
+    site = readiness.site
+    out = ctx.out
+    out.print(f"[green]✓[/] Site answers: {url} — “{site.sitename}”, Moodle {site.release}",
+              highlight=False)
+    out.print(f"[green]✓[/] Token acts as {_who(site)}; its service offers "
+              f"{len(site.function_names)} functions", highlight=False)
+    mark = "[green]✓[/]" if store_status.ok else "[red]✗[/]"
+    out.print(f"{mark} State store {store_status.url}: {store_status.detail}", highlight=False)
+    for note in readiness.notes:
+        out.print(f"[yellow]![/] {note}", highlight=False)
+    table = Table(title="Features", title_justify="left")
+    table.add_column("Feature")
+    table.add_column("Status")
+    table.add_column("Missing from the service")
+    for item in readiness.features:
+        if not item.enabled:
+            status = "[dim]switched off[/]"
+        elif item.ready:
+            status = "[green]ready[/]"
+        elif item.setting_off:
+            status = f"[red]{item.setting_off} is off on the site[/]"
+        else:
+            status = f"[red]{len(item.missing)} missing[/]"
+        missing = [f"{r.function} ({r.why})" for r in item.missing]
+        missing += [f"[dim]optional: {r.function} ({r.why})[/]" for r in item.missing_optional]
+        table.add_row(item.feature.title, status, "\n".join(missing) or "—")
+    out.print(table)
+    fixes = readiness.fixes()
+    if fixes:
+        out.print("To fix (Site administration > Server > Web services > External services > "
+                  f"'{readiness.service}' > Functions):", highlight=False)
+        for step in fixes:
+            out.print(f"  • {step}", highlight=False)
+    elif store_status.ok:
+        out.print("[bold green]Ready.[/]")
+
+
+def _as_json(url: str, readiness: Readiness, store_status: StoreStatus,
+             code: int) -> dict[str, object]:
+    site = readiness.site
+    return {
+        "site": url,
+        "sitename": site.sitename,
+        "release": site.release,
+        "version": site.version,
+        "user": {"id": site.userid, "username": site.username, "fullname": site.fullname,
+                 "siteadmin": site.userissiteadmin},
+        "service": readiness.service,
+        "ready": readiness.ready and store_status.ok,
+        "features": [
+            {"key": f.feature.key, "title": f.feature.title, "enabled": f.enabled,
+             "ready": f.ready, "setting_off": f.setting_off,
+             "missing": [r.function for r in f.missing],
+             "missing_optional": [r.function for r in f.missing_optional]}
+            for f in readiness.features
+        ],
+        "fixes": readiness.fixes(),
+        "store": {"url": store_status.url, "ok": store_status.ok, "detail": store_status.detail},
+        "notes": list(readiness.notes),
+        "exit_code": code,
+    }

@@ -1,0 +1,61 @@
+"""Builds what the commands need from the settings: the LMS client and the state store.
+
+The one place where configuration turns into objects; nothing below the composition
+root reads settings or environment variables itself.
+"""
+
+from __future__ import annotations
+
+import requests
+from sqlalchemy import Engine
+
+import store
+from config import LmsSettings, Settings
+from connector.moodle.client import MoodleClient
+from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken, Timeouts
+from connector.pacing import RateLimiter
+from connector.retry import RetryPolicy
+
+
+def build_transport(
+    lms: LmsSettings, *, session: requests.Session | None = None
+) -> MoodleTransport:
+    """A transport for the configured site, signing in with a token or a password."""
+    token_value = lms.resolved_token
+    if token_value is not None:
+        token: StaticToken | LoginToken = StaticToken(token_value)
+    else:
+        password = lms.resolved_password
+        if password is None or not lms.username:
+            raise ValueError("lms settings carry neither a token nor a username and password")
+        token = LoginToken(lms.username, password, lms.service)
+    verify: bool | str = str(lms.ca_bundle) if lms.ca_bundle else lms.verify_tls
+    return MoodleTransport(
+        lms.url,
+        token,
+        format=lms.format,
+        timeouts=Timeouts(connect=lms.timeout.connect, read=lms.timeout.read),
+        retry=RetryPolicy(attempts=lms.retries.attempts, backoff=lms.retries.backoff,
+                          max_backoff=lms.retries.max_backoff),
+        max_input_vars=lms.max_input_vars,
+        verify=verify,
+        rate_limiter=RateLimiter(lms.rate_limit) if lms.rate_limit else None,
+        pool_size=lms.concurrency,
+        session=session,
+    )
+
+
+def build_client(lms: LmsSettings, *, session: requests.Session | None = None) -> MoodleClient:
+    """The Moodle client for the configured site."""
+    return MoodleClient(build_transport(lms, session=session), concurrency=lms.concurrency)
+
+
+def open_store(settings: Settings) -> Engine:
+    """The state store's engine, with pending migrations applied.
+
+    Raises:
+        store.StoreError: the database cannot be reached or migrated.
+    """
+    engine = store.create_engine(settings.store.url)
+    store.migrate(engine)
+    return engine

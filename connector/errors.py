@@ -28,6 +28,7 @@ parameters that were sent, but never the token or a password: they end up in log
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 #: Form fields whose values are never shown anywhere.
 SECRET_FIELDS = frozenset({"wstoken", "password", "token", "privatetoken"})
@@ -94,8 +95,8 @@ class LmsConnectionError(LmsError):
 
     retryable = True
 
-    def __init__(self, message: str, *, reached_site: bool = True, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, reached_site: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.reached_site = reached_site
 
 
@@ -110,8 +111,8 @@ class LmsServerError(LmsConnectionError):
 class LmsRateLimitError(LmsConnectionError):
     """HTTP 429: the site or a proxy asks us to slow down (``retry_after`` seconds)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, reached_site=False, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, reached_site=False, **kwargs)
         self.retry_after = retry_after
 
 
@@ -143,9 +144,9 @@ class MoodleError(LmsResponseError):
         errorcode: str | None = None,
         exception: str | None = None,
         debuginfo: str | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
         self.errorcode = errorcode
         self.exception = exception
         self.debuginfo = debuginfo
@@ -185,8 +186,8 @@ class UnknownFunctionError(MoodleError):
 class RecordNotFoundError(MoodleError, LmsNotFoundError):
     """A record the call refers to does not exist (``invalidrecord``); ``table`` names it."""
 
-    def __init__(self, message: str, *, table: str | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, table: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.table = table
 
 

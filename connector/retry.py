@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 def full_jitter(base: float) -> float:
     """Extra random delay of up to ``base`` seconds, so that clients do not retry in step."""
-    return random.uniform(0, base)
+    return float(random.uniform(0, base))
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if isinstance(exc, LmsRateLimitError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_backoff)
-        base = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        base = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
         return min(base + self.jitter(base), self.max_backoff)
 
     def run(

@@ -157,14 +157,14 @@ class MoodleClient:
     # -- courses and users --------------------------------------------------------------------
 
     def courses_by_field(
-        self, field: str | None = None, value: str | int | None = None
+        self, field: ep.CourseField | None = None, value: str | int | None = None
     ) -> list[m.Course]:
         """Courses by ``id``, ``ids`` (comma-separated), ``shortname``, ``idnumber`` or
         ``category``; no field gives every course, the site front page left out."""
         answer = self.call(ep.GET_COURSES_BY_FIELD, ep.CoursesByField(field=field, value=value))
         return [c for c in answer.courses if c.format != "site"]
 
-    def users_by_field(self, field: str, values: Iterable[str | int]) -> list[m.User]:
+    def users_by_field(self, field: ep.UserField, values: Iterable[str | int]) -> list[m.User]:
         """Users whose ``field`` (id, idnumber, username, email) is one of ``values``;
         unknown values are simply absent from the answer."""
         return self.call(ep.GET_USERS_BY_FIELD, ep.UsersByField(field=field, values=list(values)))
@@ -175,6 +175,7 @@ def _merge(function: str, answers: list[object]) -> object:
         return answers[0]
     if all(a is None for a in answers):
         return None
-    if all(isinstance(a, list) for a in answers):
-        return [item for a in answers for item in a]  # type: ignore[union-attr]
+    lists = [a for a in answers if isinstance(a, list)]
+    if len(lists) == len(answers):
+        return [item for a in lists for item in a]
     raise LmsResponseError("batched answers cannot be combined (not lists)", wsfunction=function)

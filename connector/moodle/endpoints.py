@@ -19,6 +19,9 @@ from connector.moodle import models as m
 
 R = TypeVar("R")
 
+CourseField = Literal["id", "ids", "shortname", "idnumber", "category"]
+UserField = Literal["id", "idnumber", "username", "email"]
+
 
 class Params(BaseModel):
     """Base of parameter models: validated before anything is sent."""
@@ -146,14 +149,14 @@ class CoursesByField(Params):
     """``field`` empty lists every course incl. the front page (contract 10); ``ids`` takes a
     comma-separated list and fails as a whole on one unknown id (contract 152)."""
 
-    field: Literal["id", "ids", "shortname", "idnumber", "category"] | None = None
+    field: CourseField | None = None
     value: str | int | None = None
 
 
 class UsersByField(Params):
     """contract 04, 05, 150"""
 
-    field: Literal["id", "idnumber", "username", "email"]
+    field: UserField
     values: list[str | int]
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import requests
 from pydantic import SecretStr
@@ -230,7 +230,7 @@ class MoodleTransport:
         self, path: str, body: list[tuple[str, str]], *, wsfunction: str,
         params: list[tuple[str, str]],
     ) -> requests.Response:
-        where = {"wsfunction": wsfunction, "params": params}
+        where: dict[str, Any] = {"wsfunction": wsfunction, "params": params}
         started = time.perf_counter()
         try:
             response = self._session.post(
@@ -284,11 +284,11 @@ class MoodleTransport:
             ) from exc
 
 
-def _raise_for_status(response: requests.Response, url: str, where: dict[str, object]) -> None:
+def _raise_for_status(response: requests.Response, url: str, where: dict[str, Any]) -> None:
     status = response.status_code
     if status == 200:
         return
-    kw = {**where, "status": status}
+    kw: dict[str, Any] = {**where, "status": status}
     if status == 429:
         raise e.LmsRateLimitError(f"{url} asks to slow down (HTTP 429)",
                                   retry_after=_retry_after(response), **kw)
@@ -356,7 +356,7 @@ def moodle_error(
     """Map one Moodle error body to the matching typed exception."""
     code = _text(body.get("errorcode"))
     message = _text(body.get("message")) or "Moodle reported an error"
-    kw: dict[str, object] = {"errorcode": code, "exception": _text(body.get("exception")),
+    kw: dict[str, Any] = {"errorcode": code, "exception": _text(body.get("exception")),
                              "debuginfo": _text(body.get("debuginfo")),
                              "wsfunction": wsfunction, "params": params}
     if code == "invalidtoken":

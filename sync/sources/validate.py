@@ -184,21 +184,19 @@ def _points_reasons(competency: Competency, framework: Framework) -> list[str]:
 
 def _cycle_problems(framework: Framework) -> list[SourceProblem]:
     index = framework.by_idnumber
-    state: dict[str, str] = {}
+    done: set[str] = set()
     found = []
-    for competency in framework.competencies:
+    for start in index:
         trail: list[str] = []
-        current: str | None = competency.idnumber
-        while current is not None and current in index and current not in state:
-            state[current] = competency.idnumber
+        current: str | None = start
+        while current is not None and current in index and current not in done:
+            if current in trail:
+                cycle = [*trail[trail.index(current) :], current]
+                found.append(
+                    problem(index[current].location, f"parents form a cycle: {' -> '.join(cycle)}")
+                )
+                break
             trail.append(current)
             current = index[current].parent
-        if current is not None and state.get(current) == competency.idnumber:
-            cycle = trail[trail.index(current) :]
-            found.append(
-                problem(
-                    index[current].location,
-                    f"parents form a cycle: {' -> '.join([*cycle, current])}",
-                )
-            )
+        done.update(trail)
     return found

@@ -136,6 +136,9 @@ def parse_yaml(text: str, file: str) -> list[Framework]:
         mark = getattr(e, "problem_mark", None)
         reason = getattr(e, "problem", None) or str(e)
         line = mark.line + 1 if mark is not None else None
+        context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and context_mark is not None:
+            reason = f"{reason} ({context} started on line {context_mark.line + 1})"
         raise SourceError([SourceProblem(file, f"malformed YAML: {reason}", line)]) from e
     finally:
         loader.dispose()

@@ -104,3 +104,11 @@ competencies:
     assert framework.get("A").scale == Scale(("x", "y"), None, default=2, proficient=(2,))
     assert framework.get("A").rule_outcome == 3
     assert parse_yaml(dumps_yaml(framework), "again.yaml") == [framework]
+
+
+def test_the_readme_example_is_valid() -> None:
+    readme = (REPO / "sync" / "sources" / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    [framework] = parse_yaml(block, "README.md")
+    assert framework.get("LF-LISTEN").parent == "LF-GROWTH"
+    assert framework.related_pairs() == {("LF-FEEDBACK-ASK", "LF-LISTEN")}

@@ -154,6 +154,19 @@ class MoodleClient:
         return self.call(ep.SET_PARENT_COMPETENCY,
                          ep.SetParent(competencyid=competency_id, parentid=parent_id))
 
+    def move_up_competency(self, competency_id: int) -> bool:
+        """Swap with the previous sibling; False when it is already first."""
+        return self.call(ep.MOVE_UP_COMPETENCY, ep.ById(id=competency_id))
+
+    def move_down_competency(self, competency_id: int) -> bool:
+        """Swap with the next sibling; False when it is already last."""
+        return self.call(ep.MOVE_DOWN_COMPETENCY, ep.ById(id=competency_id))
+
+    def delete_competency(self, competency_id: int) -> bool:
+        """Delete a competency and its descendants; False when Moodle refuses because one of
+        them is linked to a course, in a plan or rated."""
+        return self.call(ep.DELETE_COMPETENCY, ep.ById(id=competency_id))
+
     # -- courses and users --------------------------------------------------------------------
 
     def courses_by_field(

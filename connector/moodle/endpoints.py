@@ -132,6 +132,13 @@ class CompetencyFields(Params):
     parentid: int | None = None
     description: str | None = None
     descriptionformat: int | None = None
+    # Rules and a competency's own scale: the fields tool_lp's rule dialogue sends with
+    # update_competency (admin/tool/lp/amd/src/competencyactions.js); not in the recording.
+    ruletype: str | None = None
+    ruleoutcome: int | None = None
+    ruleconfig: str | None = None
+    scaleid: int | None = None
+    scaleconfiguration: str | None = None
 
 
 class CompetencyParams(Params):
@@ -182,6 +189,14 @@ CREATE_COMPETENCY = Endpoint[m.Competency](
 UPDATE_COMPETENCY = Endpoint[bool](
     "core_competency_update_competency", CompetencyParams, bool)
 SET_PARENT_COMPETENCY = Endpoint[bool]("core_competency_set_parent_competency", SetParent, bool)
+# move_up / move_down answer false at the edges (contract 101-102); sortorder is per parent.
+MOVE_UP_COMPETENCY = Endpoint[bool]("core_competency_move_up_competency", ById, bool,
+                                    idempotent=False)
+MOVE_DOWN_COMPETENCY = Endpoint[bool]("core_competency_move_down_competency", ById, bool,
+                                      idempotent=False)
+# false (not an error) when the competency or a descendant is in use (contract 111-113).
+DELETE_COMPETENCY = Endpoint[bool]("core_competency_delete_competency", ById, bool,
+                                   idempotent=False)
 
 GET_COURSES_BY_FIELD = Endpoint[m.Courses](
     "core_course_get_courses_by_field", CoursesByField, m.Courses)

@@ -1,0 +1,75 @@
+"""What the LMS holds now: one list call for the frameworks, one per framework for its tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from connector.moodle import endpoints as ep
+from connector.moodle import models as m
+from connector.moodle.client import MoodleClient
+
+
+@dataclass(frozen=True)
+class ActualFramework:
+    """A framework as Moodle holds it, with every competency in it."""
+
+    framework: m.CompetencyFramework
+    competencies: tuple[m.Competency, ...]
+
+    @cached_property
+    def by_idnumber(self) -> dict[str, m.Competency]:
+        return {c.idnumber: c for c in self.competencies}
+
+    @cached_property
+    def by_id(self) -> dict[int, m.Competency]:
+        return {c.id: c for c in self.competencies}
+
+    def parent_idnumber(self, competency: m.Competency) -> str | None:
+        """The parent's idnumber, None at the top level."""
+        parent = self.by_id.get(competency.parentid)
+        return parent.idnumber if parent else None
+
+    def children(self, parent_id: int) -> list[m.Competency]:
+        """Direct children of ``parent_id`` (0: the top level) in Moodle's sort order."""
+        return sorted((c for c in self.competencies if c.parentid == parent_id),
+                      key=lambda c: (c.sortorder, c.id))
+
+    def depth(self, competency: m.Competency) -> int:
+        """1 at the top level; Moodle's ``path`` is ``/0/<ancestor ids>/``."""
+        return competency.path.strip("/").count("/") + 1
+
+    def fingerprint(self) -> str:
+        """A digest of everything a plan depends on; it changes when anyone edits the tree."""
+        fw = self.framework
+        state = [fw.id, fw.shortname, fw.description, fw.descriptionformat, fw.visible,
+                 fw.scaleid, fw.scaleconfiguration, fw.taxonomies, fw.timemodified]
+        state += sorted([c.id, c.idnumber, c.shortname, c.description, c.descriptionformat,
+                         c.parentid, c.sortorder, c.ruletype, c.ruleoutcome, c.ruleconfig,
+                         c.scaleid, c.scaleconfiguration, c.timemodified]
+                        for c in self.competencies)
+        digest = hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+        return digest[:16]
+
+
+def read_frameworks(
+    client: MoodleClient, idnumbers: Iterable[str]
+) -> dict[str, ActualFramework | None]:
+    """Read the frameworks with these idnumbers and their whole trees.
+
+    Costs one call for the list of frameworks and one per framework found (``limit=0``
+    returns every competency in one answer), run concurrently.
+    """
+    wanted = list(dict.fromkeys(idnumbers))
+    found = {fw.idnumber: fw for fw in client.list_frameworks() if fw.idnumber in wanted}
+    present = [found[i] for i in wanted if i in found]
+    trees = client.map(ep.LIST_COMPETENCIES, [
+        ep.ListCompetencies(filters=[ep.Filter(column="competencyframeworkid", value=fw.id)])
+        for fw in present])
+    result: dict[str, ActualFramework | None] = dict.fromkeys(wanted)
+    for fw, tree in zip(present, trees, strict=True):
+        result[fw.idnumber] = ActualFramework(fw, tuple(tree))
+    return result

@@ -1,0 +1,254 @@
+"""Carry out a plan against Moodle, stage by stage, journaling every step as it lands.
+
+Steps of one stage run in parallel up to the client's concurrency; a stage starts only when
+the previous one has finished, and the first failing stage is the last one run. Every
+outcome is written to the store's journal the moment it is known, so an interrupted run
+leaves an exact record. Creates are not blindly retried: when a create may have reached
+Moodle (timeout, lost connection) or Moodle says the idnumber is taken, the object is looked
+up by idnumber and adopted instead of created twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import store
+from connector import errors as e
+from connector.moodle import endpoints as ep
+from connector.moodle.client import MoodleClient
+from sync.actual import ActualFramework
+from sync.plan import (
+    CreateCompetency,
+    CreateFramework,
+    MissingCompetency,
+    MoveCompetency,
+    Op,
+    Plan,
+    ReorderChildren,
+    UpdateCompetency,
+    UpdateFramework,
+)
+
+log = logging.getLogger(__name__)
+
+RUN_KIND = "frameworks"
+Progress = Callable[[Op, str], None]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    op: Op
+    status: str  # done | skipped | failed
+    detail: str = ""
+    lms_id: int | None = None
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did: each step's outcome, the calls it cost, how long it took."""
+
+    run_id: int
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    api_calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[StepOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+class _Ids:
+    """Moodle ids of frameworks and competencies by idnumber, filled as creates land."""
+
+    def __init__(self, actual: dict[str, ActualFramework | None]) -> None:
+        self.frameworks: dict[str, int] = {}
+        self.competencies: dict[tuple[str, str], int] = {}
+        for idnumber, current in actual.items():
+            if current is not None:
+                self.frameworks[idnumber] = current.framework.id
+                for row in current.competencies:
+                    self.competencies[(idnumber, row.idnumber)] = row.id
+
+    def competency(self, framework: str, idnumber: str | None) -> int:
+        """The Moodle id, 0 for None (the top level). Raises KeyError when unknown."""
+        return 0 if idnumber is None else self.competencies[(framework, idnumber)]
+
+
+class Applier:
+    """Applies framework plans to one site, journaling into the store."""
+
+    def __init__(self, client: MoodleClient, sessions: sessionmaker[Session], site: str,
+                 *, progress: Progress | None = None) -> None:
+        self.client = client
+        self.sessions = sessions
+        self.site = site
+        self.progress = progress
+
+    def apply(self, plan: Plan, actual: dict[str, ActualFramework | None], *,
+              trigger: str = "cli") -> ApplyResult:
+        """Carry out ``plan``; ``actual`` is what Moodle holds now (for ids of unchanged
+        parents). Ctrl-C stops after recording the run as failed."""
+        ids = _Ids(actual)
+        calls_before = self.client.stats.calls
+        started = time.perf_counter()
+        with store.session_scope(self.sessions) as session:
+            run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger,
+                                  plan=json.loads(plan.to_json()))
+            run_id = run.id
+        result = ApplyResult(run_id=run_id)
+        status, error = "succeeded", None
+        try:
+            for stage in plan.stages():
+                self._run_stage(stage, ids, result)
+                if result.failed:
+                    status = "failed"
+                    error = f"{len(result.failed)} step(s) failed; later stages not run"
+                    break
+        except KeyboardInterrupt:
+            status, error = "failed", "interrupted"
+            raise
+        finally:
+            result.api_calls = self.client.stats.calls - calls_before
+            result.seconds = time.perf_counter() - started
+            with store.session_scope(self.sessions) as session:
+                run = session.get(store.SyncRun, run_id)
+                assert run is not None
+                store.finish_run(session, run, status, summary={
+                    "done": result.count("done"), "skipped": result.count("skipped"),
+                    "failed": result.count("failed"), "seconds": round(result.seconds, 3)},
+                    api_calls=result.api_calls, error=error)
+        return result
+
+    def _run_stage(self, stage: list[Op], ids: _Ids, result: ApplyResult) -> None:
+        workers = min(self.client.concurrency, len(stage))
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            futures = {pool.submit(self._execute, op, ids): op for op in stage}
+            for future in as_completed(futures):
+                outcome = future.result()
+                result.outcomes.append(outcome)
+                self._record(result.run_id, outcome)
+                if self.progress:
+                    self.progress(outcome.op, outcome.status)
+
+    def _record(self, run_id: int, outcome: StepOutcome) -> None:
+        op = outcome.op
+        with store.session_scope(self.sessions) as session:
+            store.record_step(session, run_id, op.op_id, op.kind, outcome.status,
+                              lms_id=outcome.lms_id, detail={"detail": outcome.detail})
+            if outcome.status == "done" and outcome.lms_id and isinstance(
+                    op, CreateFramework | CreateCompetency):
+                kind = "framework" if isinstance(op, CreateFramework) else "competency"
+                scope = "" if isinstance(op, CreateFramework) else op.framework
+                store.remember_object(session, site=self.site, kind=kind, scope=scope,
+                                      external_id=op.idnumber, lms_id=outcome.lms_id)
+
+    def _execute(self, op: Op, ids: _Ids) -> StepOutcome:
+        try:
+            return _HANDLERS[type(op)](self, op, ids)
+        except (e.LmsError, KeyError) as exc:
+            log.warning("%s failed: %s", op.op_id, exc)
+            return StepOutcome(op, "failed", str(exc))
+
+    # -- one handler per operation kind -------------------------------------------------
+
+    def _create_framework(self, op: CreateFramework, ids: _Ids) -> StepOutcome:
+        try:
+            created = self.client.create_framework(ep.FrameworkFields(**op.values))
+            framework_id = created.id
+        except (e.DuplicateIdnumberError, e.LmsConnectionError) as exc:
+            found = [f for f in self.client.list_frameworks() if f.idnumber == op.idnumber]
+            if not found:
+                raise exc from None
+            framework_id = found[0].id
+        ids.frameworks[op.framework] = framework_id
+        return StepOutcome(op, "done", "created", framework_id)
+
+    def _update_framework(self, op: UpdateFramework, ids: _Ids) -> StepOutcome:
+        values = {c.field: c.after for c in op.changes}
+        self.client.update_framework(ep.FrameworkFields(id=op.lms_id, **values))
+        return StepOutcome(op, "done", "updated " + ", ".join(values), op.lms_id)
+
+    def _create_competency(self, op: CreateCompetency, ids: _Ids) -> StepOutcome:
+        framework_id = ids.frameworks[op.framework]
+        fields = ep.CompetencyFields(**op.values, competencyframeworkid=framework_id,
+                                     parentid=ids.competency(op.framework, op.parent))
+        try:
+            competency_id = self.client.create_competency(fields).id
+        except (e.DuplicateIdnumberError, e.LmsConnectionError) as exc:
+            found = self.client.list_competencies(competencyframeworkid=framework_id,
+                                                  idnumber=op.idnumber)
+            if not found:
+                raise exc from None
+            competency_id = found[0].id
+        ids.competencies[(op.framework, op.idnumber)] = competency_id
+        return StepOutcome(op, "done", "created", competency_id)
+
+    def _update_competency(self, op: UpdateCompetency, ids: _Ids) -> StepOutcome:
+        competency_id = op.lms_id or ids.competency(op.framework, op.idnumber)
+        values: dict[str, Any] = {c.field: c.after for c in op.changes}
+        if values.get("ruleconfig"):
+            values["ruleconfig"] = _config_by_id(values["ruleconfig"], op.framework, ids)
+        self.client.update_competency(ep.CompetencyFields(id=competency_id, **values))
+        return StepOutcome(op, "done", "updated " + ", ".join(values), competency_id)
+
+    def _move_competency(self, op: MoveCompetency, ids: _Ids) -> StepOutcome:
+        self.client.set_parent_competency(op.lms_id, ids.competency(op.framework, op.after))
+        return StepOutcome(op, "done", f"moved under {op.after or 'the top level'}", op.lms_id)
+
+    def _reorder_children(self, op: ReorderChildren, ids: _Ids) -> StepOutcome:
+        framework_id = ids.frameworks[op.framework]
+        parent_id = ids.competency(op.framework, op.idnumber or None)
+        rows = self.client.list_competencies(competencyframeworkid=framework_id,
+                                             parentid=parent_id)
+        order = [r.idnumber for r in sorted(rows, key=lambda r: (r.sortorder, r.id))]
+        by_idnumber = {r.idnumber: r.id for r in rows}
+        target = [i for i in op.after if i in by_idnumber]
+        target += [i for i in order if i not in target]
+        moves = 0
+        for position, idnumber in enumerate(target):
+            current = order.index(idnumber)
+            for _ in range(current - position):
+                self.client.move_up_competency(by_idnumber[idnumber])
+                moves += 1
+            order.insert(position, order.pop(current))
+        return StepOutcome(op, "done", f"{moves} move(s)")
+
+    def _missing_competency(self, op: MissingCompetency, ids: _Ids) -> StepOutcome:
+        if self.client.delete_competency(op.lms_id):
+            return StepOutcome(op, "done", "deleted", op.lms_id)
+        return StepOutcome(op, "skipped", "in use (linked to a course, in a plan or rated): "
+                           "Moodle refuses to delete it", op.lms_id)
+
+
+_HANDLERS: dict[type[Op], Callable[[Applier, Any, _Ids], StepOutcome]] = {
+    CreateFramework: Applier._create_framework,
+    UpdateFramework: Applier._update_framework,
+    CreateCompetency: Applier._create_competency,
+    UpdateCompetency: Applier._update_competency,
+    MoveCompetency: Applier._move_competency,
+    ReorderChildren: Applier._reorder_children,
+    MissingCompetency: Applier._missing_competency,
+}
+
+
+def _config_by_id(config: str, framework: str, ids: _Ids) -> str:
+    """A points rule config with idnumbers turned back into Moodle ids."""
+    data = json.loads(config)
+    for entry in data.get("competencies", []):
+        entry["id"] = ids.competency(framework, str(entry["id"]))
+    return json.dumps(data)

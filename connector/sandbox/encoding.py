@@ -1,0 +1,104 @@
+"""Moodle's wire encodings: PHP ``json_encode``, the REST server's XML, and text formatting."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from lxml import etree
+
+from connector.sandbox.errors import MoodleError
+
+XML_HEADER = '<?xml version="1.0" encoding="UTF-8" ?>\n'
+_ENTITY = re.compile(r"&(?!(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]+|#x[0-9a-fA-F]+);)")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def php_json(value: object) -> str:
+    """PHP's ``json_encode``: ASCII only (``\\u00fc``), slashes escaped (``<\\/p>``)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+
+
+def format_string(text: str) -> str:
+    """Moodle's ``format_string`` with default settings: strip tags, escape bare ampersands."""
+    return _ENTITY.sub("&amp;", _TAG.sub("", text))
+
+
+def html_to_text(text: str) -> str:
+    """Moodle's ``html_to_text`` as far as messages need it (bold becomes upper case)."""
+    upper = re.sub(
+        r"<(b|strong)>(.*?)</\1>", lambda m: m.group(2).upper(), text, flags=re.IGNORECASE | re.S
+    )
+    plain = re.sub(r"</p>\s*", "\n", upper, flags=re.IGNORECASE)
+    return html.unescape(_TAG.sub("", plain)).strip() + "\n"
+
+
+def plain_to_html(text: str) -> str:
+    """Moodle's ``text_to_html`` for a plain-text message: one paragraph."""
+    return f"<p>{text}</p>"
+
+
+def _xml_value(parent: etree._Element, value: object) -> None:
+    if isinstance(value, dict):
+        single = etree.SubElement(parent, "SINGLE")
+        single.text = "\n"
+        single.tail = "\n"
+        for key, item in value.items():
+            key_el = etree.SubElement(single, "KEY", name=str(key))
+            key_el.tail = "\n"
+            _xml_value(key_el, item)
+            last = key_el[-1]
+            if last.tag == "VALUE":
+                last.tail = "\n"
+    elif isinstance(value, list):
+        multiple = etree.SubElement(parent, "MULTIPLE")
+        multiple.text = "\n"
+        multiple.tail = "\n"
+        for item in value:
+            _xml_value(multiple, item)
+    elif value is None:
+        etree.SubElement(parent, "VALUE", null="null").tail = "\n"
+    else:
+        scalar = int(value) if isinstance(value, bool) else value
+        element = etree.SubElement(parent, "VALUE")
+        element.text = str(scalar)
+        element.tail = "\n"
+
+
+def xml_response(value: object) -> str:
+    """The REST server's XML: ``<RESPONSE><SINGLE><KEY name=..><VALUE>..`` / ``<MULTIPLE>``."""
+    root = etree.Element("RESPONSE")
+    root.text = "\n"
+    if value is not None:
+        _xml_value(root, value)
+    return XML_HEADER + etree.tostring(root, encoding="unicode") + "\n"
+
+
+def error_payload(error: MoodleError, *, debug: bool) -> dict[str, Any]:
+    """The JSON error body: exception, errorcode, message, and debuginfo in developer mode."""
+    body: dict[str, Any] = {"exception": error.exception_class}
+    if error.errorcode is not None:
+        body["errorcode"] = error.errorcode
+    body["message"] = error.message
+    if debug and error.debuginfo is not None:
+        body["debuginfo"] = error.debuginfo
+    return body
+
+
+def xml_error(error: MoodleError, *, debug: bool) -> str:
+    """The XML error body: ``<EXCEPTION class=..><ERRORCODE>..<MESSAGE>..[<DEBUGINFO>]``."""
+    root = etree.Element("EXCEPTION", {"class": error.exception_class})
+    root.text = "\n"
+    children: list[tuple[str, str]] = []
+    if error.errorcode is not None:
+        children.append(("ERRORCODE", error.errorcode))
+    children.append(("MESSAGE", error.message))
+    if debug and error.debuginfo is not None:
+        children.append(("DEBUGINFO", error.debuginfo))
+    for tag, text in children:
+        child = etree.SubElement(root, tag)
+        child.text = text
+        child.tail = "\n"
+    return XML_HEADER + etree.tostring(root, encoding="unicode") + "\n"

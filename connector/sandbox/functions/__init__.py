@@ -1,0 +1,30 @@
+"""Every web-service function the sandbox implements, one module per Moodle area."""
+
+from __future__ import annotations
+
+from connector.sandbox.functions import (
+    calendar,
+    cohorts,
+    competencies,
+    completion,
+    coursecomp,
+    courses,
+    enrol,
+    frameworks,
+    messages,
+    plans,
+    reportbuilder,
+    roles,
+    users,
+    webservice,
+)
+from connector.sandbox.registry import Area, WsFunction
+
+AREAS: list[Area] = [
+    webservice.area, users.area, courses.area, enrol.area, completion.area, frameworks.area,
+    competencies.area, coursecomp.area, plans.area, cohorts.area, calendar.area, messages.area,
+    roles.area, reportbuilder.area,
+]
+FUNCTIONS: dict[str, WsFunction] = {
+    name: function for area in AREAS for name, function in area.functions.items()
+}

@@ -1,0 +1,77 @@
+"""Run the sandbox in-process on a free loopback port (for tests and the demo)."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from connector.sandbox.app import create_app, state_of
+from connector.sandbox.state import SandboxState
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log: request lines could carry a token in a query string."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class SandboxServer:
+    """A sandbox app served by werkzeug on 127.0.0.1 in a background thread.
+
+    ``with SandboxServer(seed=False) as sandbox: requests.post(sandbox.rest_url, ...)``.
+    Keyword arguments go to :func:`connector.sandbox.app.create_app`.
+    """
+
+    def __init__(self, port: int = 0, app: Flask | None = None, **options: Any) -> None:
+        self.app = app or create_app(**options)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, self.app, threaded=True, request_handler=QuietRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="sandbox-lms", daemon=True)
+        self.state.settings.site_url = self.url
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the site, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.url}/webservice/rest/server.php"
+
+    @property
+    def state(self) -> SandboxState:
+        return state_of(self.app)
+
+    @property
+    def admin_token(self) -> str:
+        return self.state.admin_token
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def reset(self) -> None:
+        """Back to the seeded site (cheap: sqlite backup from the in-memory snapshot)."""
+        self.state.reset()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()

@@ -127,7 +127,7 @@ class _FrameworkPlanner:
             rule = _rule_changes(c, None, None)
             if rule:
                 ops.append(UpdateCompetency(fw.idnumber, c.idnumber, STAGE_UPDATE,
-                                            "set the competency's rule", changes=rule))
+                                            "set the competency's rule", changes=tuple(rule)))
             return ops
         ops = []
         parent_now = current.parent_idnumber(existing)
@@ -138,7 +138,7 @@ class _FrameworkPlanner:
         changes = _competency_changes(c, existing) + _rule_changes(c, existing, current)
         if changes:
             ops.append(UpdateCompetency(fw.idnumber, c.idnumber, STAGE_UPDATE, "fields differ",
-                                        lms_id=existing.id, changes=changes))
+                                        lms_id=existing.id, changes=tuple(changes)))
         return ops
 
     def _reorders(self) -> list[Op]:

@@ -220,6 +220,9 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                 parent[key[-1]] = (
                     _resolve_sqlite(value, base) if kind == "sqlite" else _resolve(value, base)
                 )
+            elif isinstance(value, list) and kind == "path":
+                parent[key[-1]] = [_resolve(v, base) if isinstance(v, str) and v else v
+                                   for v in value]
     return data
 
 

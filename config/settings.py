@@ -225,6 +225,63 @@ class StoreSettings(Section):
     )
 
 
+class SyncSettings(Section):
+    """The competency framework sync: where the sources are and when it runs."""
+
+    sources: list[Path] = Field(
+        default_factory=list,
+        description="Framework source files (YAML, Moodle competency CSV or CASE JSON) or "
+        "folders of them; relative paths are relative to the config file's folder.",
+    )
+    on_missing: Literal["leave", "hide", "delete"] = Field(
+        "leave",
+        description="What to do with a competency that is in Moodle but no longer in the "
+        "source: leave it (and list it in the plan), hide (frameworks only; Moodle cannot hide "
+        "a single competency) or delete it (never one that Moodle reports as in use).",
+    )
+    schedule: str | None = Field(
+        "0 2 * * *",
+        description="When `sidecar serve` runs the sync: a cron expression (minute hour day "
+        "month weekday), or null for never.",
+    )
+    timezone: str = Field("UTC", description="Time zone of the schedule, e.g. Europe/Paris.")
+    misfire_grace_seconds: int = Field(
+        3600,
+        ge=0,
+        description="A run missed while the service was down is still made if it is at most "
+        "this many seconds late.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value.strip())
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "cron", "expected a cron expression of five fields, such as '0 2 * * *' ({why})",
+                {"why": str(exc)},
+            ) from exc
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise PydanticCustomError(
+                "timezone", "expected a time zone name such as UTC or Europe/Paris", {}
+            ) from exc
+        return value
+
+
 class FeatureSettings(Section):
     """Which features are switched on; each one needs certain web-service functions."""
 
@@ -277,6 +334,9 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(
         default_factory=StoreSettings,
         description="Where lms-sidecar keeps its own state.",
+    )
+    sync: SyncSettings = Field(
+        default_factory=SyncSettings, description="The competency framework sync."
     )
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Which features are switched on."

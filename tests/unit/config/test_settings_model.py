@@ -187,3 +187,14 @@ def test_every_key_is_explained_in_the_starter_file() -> None:
 def test_lms_settings_forbid_extra_keys_on_their_own() -> None:
     with pytest.raises(ValidationError):
         LmsSettings(url="https://x.org", token="t", tokn="x")  # type: ignore[call-arg]
+
+
+def test_sync_schedule_must_be_a_cron_expression() -> None:
+    from config.settings import SyncSettings
+
+    assert SyncSettings(schedule="30 1 * * 1-5").schedule == "30 1 * * 1-5"
+    assert SyncSettings(schedule=None).schedule is None
+    with pytest.raises(ValidationError, match="cron expression"):
+        SyncSettings(schedule="every night")
+    with pytest.raises(ValidationError, match="time zone"):
+        SyncSettings(timezone="Mars/Olympus")

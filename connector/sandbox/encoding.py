@@ -16,9 +16,27 @@ _ENTITY = re.compile(r"&(?!(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]+|#x[0-9a-fA-F]+);)")
 _TAG = re.compile(r"<[^>]*>")
 
 
+class _Absent:
+    """An optional return key that is not set: JSON leaves it out, XML writes it as null."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
+def _without_absent(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_absent(v) for k, v in value.items() if v is not ABSENT}
+    if isinstance(value, list):
+        return [_without_absent(item) for item in value]
+    return value
+
+
 def php_json(value: object) -> str:
     """PHP's ``json_encode``: ASCII only (``\\u00fc``), slashes escaped (``<\\/p>``)."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+    return json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
 
 
 def format_string(text: str) -> str:
@@ -58,7 +76,7 @@ def _xml_value(parent: etree._Element, value: object) -> None:
         multiple.tail = "\n"
         for item in value:
             _xml_value(multiple, item)
-    elif value is None:
+    elif value is None or value is ABSENT:
         etree.SubElement(parent, "VALUE", null="null").tail = "\n"
     else:
         scalar = int(value) if isinstance(value, bool) else value

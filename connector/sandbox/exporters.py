@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.sandbox.encoding import format_string
+from connector.sandbox.encoding import ABSENT, format_string
 from connector.sandbox.errors import MissingRecordError
 from connector.sandbox.state import Db
 
@@ -48,8 +48,8 @@ def user_details(user: dict[str, Any], site_url: str) -> dict[str, Any]:
         "lastname": user["lastname"], "fullname": fullname(user), "email": user["email"],
         "department": user["department"],
     }
-    if user["idnumber"]:
-        out["idnumber"] = user["idnumber"]
+    # Moodle leaves an empty idnumber out (JSON); XML shows every described key, null if unset.
+    out["idnumber"] = user["idnumber"] or ABSENT
     if user["institution"]:
         out["institution"] = user["institution"]
     if user["city"]:

@@ -85,8 +85,7 @@ def _enrolled_user(call: Call, row: dict[str, Any], wanted: set[str] | None) -> 
                                 (row["id"],))
     out: dict[str, Any] = {key: details[key] for key in (
         "id", "username", "firstname", "lastname", "fullname", "email", "department")}
-    if "idnumber" in details:
-        out["idnumber"] = details["idnumber"]
+    out["idnumber"] = details["idnumber"]
     out.update({"firstaccess": row["firstaccess"], "lastaccess": row["lastaccess"],
                 "lastcourseaccess": lastcourse or 0,
                 "profileimageurlsmall": details["profileimageurlsmall"],

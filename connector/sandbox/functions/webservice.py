@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.sandbox.encoding import ABSENT
 from connector.sandbox.exporters import THEME_REV, fullname
 from connector.sandbox.registry import MOODLE_VERSION, Area, Call
 
@@ -37,8 +38,8 @@ def get_site_info(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         "version": MOODLE_VERSION, "mobilecssurl": "",
         "advancedfeatures": [{"name": n, "value": v} for n, v in ADVANCED_FEATURES],
         "usercanmanageownfiles": True, "userquota": 0, "usermaxuploadfilesize": -1,
-        "userhomepage": 1, "userprivateaccesskey": f"{user['id']:032x}", "siteid": 1,
+        "userhomepage": 1, "userhomepageurl": ABSENT, "userprivateaccesskey": f"{user['id']:032x}", "siteid": 1,
         "sitecalendartype": "gregorian", "usercalendartype": "gregorian",
         "userissiteadmin": bool(user["siteadmin"]), "theme": "boost",
-        "limitconcurrentlogins": 0, "policyagreed": 0,
+        "limitconcurrentlogins": 0, "usersessionscount": ABSENT, "policyagreed": 0,
     }

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -267,9 +269,33 @@ def _pg_unlock(connection: Connection, key: int, *, commit: bool) -> None:
         raise
 
 
+def _lock_owner() -> str:
+    """Who holds a lock row: host, process id, and a nonce (one process may hold several)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """True when the row's holder was a process on this host that no longer exists.
+
+    A SQLite store lives on one host, so a holder killed without releasing its row (kill -9,
+    power loss) is recognised here and overtaken at once instead of after the expiry.
+    """
+    host, _, rest = owner.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def _row_lock(engine: Engine, name: str, ttl: timedelta) -> Iterator[bool]:
-    owner = uuid.uuid4().hex
+    owner = _lock_owner()
     acquired = _insert_lock_row(engine, name, owner, ttl)
     try:
         yield acquired
@@ -283,6 +309,9 @@ def _insert_lock_row(engine: Engine, name: str, owner: str, ttl: timedelta) -> b
     now = utcnow()
     with engine.begin() as connection:
         connection.execute(delete(Lock).where(Lock.name == name, Lock.expires_at <= now))
+        holder = connection.scalar(select(Lock.owner).where(Lock.name == name))
+        if holder is not None and _owner_is_dead(holder):
+            connection.execute(delete(Lock).where(Lock.name == name, Lock.owner == holder))
         try:
             with connection.begin_nested():
                 connection.execute(

@@ -11,6 +11,8 @@ from functools import cached_property
 from connector.moodle import endpoints as ep
 from connector.moodle import models as m
 from connector.moodle.client import MoodleClient
+from connector.moodle.text import plain_name
+from sync.model import Competency, Framework, Scale, normalise_points_config
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,47 @@ def read_frameworks(
     for fw, tree in zip(present, trees, strict=True):
         result[fw.idnumber] = ActualFramework(fw, tuple(tree))
     return result
+
+
+def to_framework(actual: ActualFramework) -> Framework:
+    """What Moodle holds, as the source model (for ``sidecar pull``).
+
+    Names lose Moodle's escaping (``&amp;`` becomes ``&``); a points rule's config names
+    competencies by idnumber; competencies come parents first, siblings in Moodle's order.
+    Cross references are not read (no web-service function in the recorded contract lists
+    them), so a pulled framework has none.
+    """
+    fw = actual.framework
+    rows: list[Competency] = []
+
+    def add_children(parent_id: int, parent: str | None) -> None:
+        for row in actual.children(parent_id):
+            rows.append(Competency(
+                idnumber=row.idnumber, shortname=plain_name(row.shortname),
+                description=row.description, descriptionformat=row.descriptionformat,
+                parent=parent, rule_type=row.ruletype, rule_outcome=row.ruleoutcome,
+                rule_config=rule_config_by_idnumber(row.ruleconfig, actual),
+                scale=Scale.from_configuration(row.scaleconfiguration)
+                if row.scaleconfiguration else None))
+            add_children(row.id, row.idnumber)
+
+    add_children(0, None)
+    return Framework(
+        idnumber=fw.idnumber, shortname=plain_name(fw.shortname), description=fw.description,
+        descriptionformat=fw.descriptionformat, visible=fw.visible,
+        scale=Scale.from_configuration(fw.scaleconfiguration),
+        taxonomies=tuple(t for t in fw.taxonomies.split(",")) if fw.taxonomies else (),
+        competencies=tuple(rows))
+
+
+def rule_config_by_idnumber(config: str | None, actual: ActualFramework) -> str | None:
+    """A points rule config with Moodle ids turned into idnumbers (others unchanged)."""
+    if not config:
+        return None
+    try:
+        data = json.loads(config)
+        for entry in data.get("competencies", []):
+            entry["id"] = actual.by_id[int(entry["id"])].idnumber
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return config
+    return normalise_points_config(json.dumps(data))

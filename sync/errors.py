@@ -52,3 +52,15 @@ class SourceError(SyncError, ValueError):
             "nothing was read"
         )
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class PlanError(SyncError):
+    """The sources cannot be planned against this site (e.g. a scale without a Moodle id)."""
+
+
+class StalePlanError(SyncError):
+    """A saved plan no longer matches what the LMS holds; plan again before applying."""
+
+
+class SyncBusyError(SyncError):
+    """Another apply for the same site holds the lock (another process or instance)."""

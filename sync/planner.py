@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.moodle.text import comparable_html, same_name
-from sync.actual import ActualFramework
+from sync.actual import ActualFramework, rule_config_by_idnumber
+from sync.errors import PlanError
 from sync.model import Competency, DescriptionFormat, Framework, Scale
 from sync.plan import (
     Change,
@@ -80,6 +81,7 @@ def plan_frameworks(
 ) -> Plan:
     """The plan that makes each desired framework hold in Moodle."""
     options = options or PlanOptions()
+    _check_scales(desired)
     ops: list[Op] = []
     basis: dict[str, str] = {}
     for fw in desired:
@@ -88,6 +90,22 @@ def plan_frameworks(
         ops.extend(_FrameworkPlanner(fw, current, options).ops())
     ops.sort(key=lambda op: op.stage)
     return Plan(site=site, ops=tuple(ops), basis=basis, sources=sources)
+
+
+def _check_scales(desired: list[Framework]) -> None:
+    """Web services cannot create scales: every scale must name an existing Moodle scale."""
+    problems = []
+    for fw in desired:
+        where = f"{fw.location}: framework {fw.idnumber}"
+        if fw.scale is None or fw.scale.scale_id is None:
+            problems.append(f"{where}: its scale has no Moodle scale id (scale.moodle_id); "
+                            "Moodle's web services cannot create scales")
+        for c in fw.competencies:
+            if c.scale is not None and c.scale.scale_id is None:
+                problems.append(f"{c.location}: competency {c.idnumber}: its own scale has no "
+                                "Moodle scale id")
+    if problems:
+        raise PlanError("\n".join(problems))
 
 
 class _FrameworkPlanner:
@@ -234,26 +252,15 @@ def _rule_changes(c: Competency, stored: Any, current: ActualFramework | None) -
     """Rule type, outcome and config; a points config names competencies by idnumber."""
     before_type = stored.ruletype if stored else None
     before_outcome = stored.ruleoutcome if stored else 0
-    before_config = _config_by_idnumber(stored.ruleconfig, current) if stored else None
+    before_config = (rule_config_by_idnumber(stored.ruleconfig, current)
+                     if stored and current else None)
     if (c.rule_type or None, int(c.rule_outcome)) == (before_type or None, before_outcome) and (
             _canonical_config(c.rule_config) == _canonical_config(before_config)):
         return []
-    return [Change("ruletype", before_type, c.rule_type),
-            Change("ruleoutcome", before_outcome, int(c.rule_outcome)),
-            Change("ruleconfig", before_config, c.rule_config)]
-
-
-def _config_by_idnumber(config: str | None, current: ActualFramework | None) -> str | None:
-    if not config or current is None:
-        return config
-    try:
-        data = json.loads(config)
-        for entry in data.get("competencies", []):
-            row = current.by_id.get(int(entry["id"]))
-            entry["id"] = row.idnumber if row else str(entry["id"])
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return config
-    return json.dumps(data)
+    changes = [Change("ruletype", before_type, c.rule_type),
+               Change("ruleoutcome", before_outcome, int(c.rule_outcome)),
+               Change("ruleconfig", before_config, c.rule_config)]
+    return [change for change in changes if change.before != change.after]
 
 
 def _canonical_config(config: str | None) -> object:

@@ -33,6 +33,7 @@ __all__ = [
     "read_case",
     "read_moodle_csv",
     "read_source",
+    "read_sources",
     "read_yaml",
     "write_case",
     "write_moodle_csv",
@@ -83,3 +84,44 @@ def write_source(framework: Framework, path: Path | str, format: str) -> None:
         write_moodle_csv(framework, path)
     else:
         write_yaml(framework, path)
+
+
+SOURCE_SUFFIXES = (".yaml", ".yml", ".csv", ".json")
+
+
+def read_sources(paths: list[Path] | tuple[Path, ...]) -> list[Framework]:
+    """Every framework in the given files and folders (a folder: its YAML, CSV and JSON files,
+    in name order).
+
+    Raises:
+        SourceError: listing the problems of every file at once (a missing path, bad content,
+            the same framework idnumber in two files); nothing is returned half-read.
+    """
+    problems: list[SourceProblem] = []
+    frameworks: list[Framework] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES)
+        elif path.exists():
+            files = [path]
+        else:
+            problems.append(SourceProblem(str(path), "no such file or folder"))
+            continue
+        for file in files:
+            try:
+                found = read_source(file)
+            except SourceError as exc:
+                problems.extend(exc.problems)
+                continue
+            for framework in found:
+                if framework.idnumber in seen:
+                    problems.append(SourceProblem(
+                        str(file), f"framework {framework.idnumber!r} is also defined in "
+                        f"{seen[framework.idnumber]}"))
+                    continue
+                seen[framework.idnumber] = str(file)
+                frameworks.append(framework)
+    if problems:
+        raise SourceError(problems)
+    return frameworks

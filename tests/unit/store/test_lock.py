@@ -74,3 +74,23 @@ def test_the_lock_is_released_when_the_job_raises(migrated: Engine) -> None:
         pass
     with advisory_lock(migrated, "nightly") as again:
         assert again is True
+
+
+def test_a_row_left_by_a_killed_process_on_this_host_is_taken_over_at_once(
+    migrated: Engine,
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    if migrated.dialect.name == "postgresql":
+        return  # session advisory locks die with the connection (test above)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    owner = f"{socket.gethostname()[:30]}:{dead.stdout.strip()}:abc"
+    now = utcnow()
+    with migrated.begin() as connection:
+        connection.execute(sa.insert(Lock).values(
+            name="nightly", owner=owner, acquired_at=now, expires_at=now + timedelta(hours=6)))
+    with advisory_lock(migrated, "nightly") as taken:
+        assert taken is True

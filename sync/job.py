@@ -1,0 +1,120 @@
+"""The framework sync as one job: read sources, read Moodle, plan, and apply.
+
+Used the same way by ``sidecar plan`` / ``sidecar apply`` and by the nightly schedule, so
+that a scheduled run and a run by hand can never differ.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import store
+from connector.moodle.client import MoodleClient
+from sync.actual import ActualFramework, read_frameworks
+from sync.apply import RUN_KIND, Applier, ApplyResult, Progress
+from sync.errors import PlanError, StalePlanError, SyncBusyError
+from sync.plan import Plan
+from sync.planner import PlanOptions, plan_frameworks
+from sync.sources import read_sources
+
+log = logging.getLogger(__name__)
+
+Actual = dict[str, ActualFramework | None]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of one apply: the plan carried out, its result, and the runs it closed
+    because an earlier apply was interrupted."""
+
+    plan: Plan
+    result: ApplyResult
+    resumed: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameworkSync:
+    """Everything one sync needs: the client, the store, which site, which sources."""
+
+    client: MoodleClient
+    engine: Engine
+    site: str
+    sources: tuple[Path, ...]
+    options: PlanOptions = field(default_factory=PlanOptions)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return store.session_factory(self.engine)
+
+    def plan(self) -> tuple[Plan, Actual]:
+        """Read the sources and Moodle; return the plan and what Moodle holds.
+
+        Raises:
+            SourceError: a source has problems (nothing read from Moodle yet).
+            PlanError: no sources, or the sources cannot be planned for this site.
+            LmsError: Moodle could not be read.
+        """
+        if not self.sources:
+            raise PlanError("no framework sources: list them under sync.sources in the config "
+                            "or give them on the command line")
+        desired = read_sources(self.sources)
+        actual = read_frameworks(self.client, [fw.idnumber for fw in desired])
+        plan = plan_frameworks(desired, actual, site=self.site, options=self.options,
+                               sources=tuple(str(p) for p in self.sources))
+        return plan, actual
+
+    def apply(self, plan: Plan | None = None, *, trigger: str = "cli",
+              progress: Progress | None = None) -> Applied:
+        """Apply ``plan`` (a saved one, checked against Moodle first) or a fresh plan.
+
+        Only one apply runs per site at a time, across processes and instances (a database
+        lock); an apply that was interrupted earlier is closed and its work picked up.
+
+        Raises:
+            SyncBusyError: another apply for this site is running.
+            StalePlanError: the saved plan is for another site or Moodle changed since.
+        """
+        with store.advisory_lock(self.engine, f"sync:{RUN_KIND}:{self.site}") as acquired:
+            if not acquired:
+                raise SyncBusyError(f"another apply for {self.site} is running; try later")
+            resumed = tuple(run.id for run in self.interrupted_runs())
+            if plan is None:
+                plan, actual = self.plan()
+            else:
+                actual = self.verify(plan)
+            result = Applier(self.client, self.sessions, self.site, progress=progress).apply(
+                plan, actual, trigger=trigger)
+        return Applied(plan, result, resumed)
+
+    def verify(self, plan: Plan) -> Actual:
+        """What Moodle holds now, if it is what ``plan`` was made against."""
+        if plan.site != self.site:
+            raise StalePlanError(f"the plan was made for {plan.site}, not {self.site}")
+        actual = read_frameworks(self.client, list(plan.basis))
+        changed = [idnumber for idnumber, fingerprint in plan.basis.items()
+                   if (actual[idnumber].fingerprint() if actual[idnumber] else "") != fingerprint]
+        if changed:
+            raise StalePlanError(
+                f"Moodle changed since the plan was made ({', '.join(changed)}); "
+                "run `sidecar plan` again")
+        return actual
+
+    def interrupted_runs(self) -> list[store.SyncRun]:
+        """Close runs that never finished (a crash or kill) and return them.
+
+        Applying again is then safe: the next plan is made from what Moodle holds, so what
+        the broken run created is found by idnumber and never created twice.
+        """
+        closed = []
+        with store.session_scope(self.sessions) as session:
+            while (run := store.last_unfinished_run(session, self.site, RUN_KIND)) is not None:
+                done = len(store.done_op_ids(session, run.id))
+                store.finish_run(session, run, "failed", summary={"done": done},
+                                 error="interrupted before it finished")
+                closed.append(run)
+        return closed

@@ -36,7 +36,8 @@ def _without_absent(value: object) -> object:
 
 def php_json(value: object) -> str:
     """PHP's ``json_encode``: ASCII only (``\\u00fc``), slashes escaped (``<\\/p>``)."""
-    return json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+    text = json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":"))
+    return text.replace("/", "\\/")
 
 
 def format_string(text: str) -> str:

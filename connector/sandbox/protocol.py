@@ -97,6 +97,7 @@ def authenticate(db: Db, state: SandboxState, token: object) -> dict[str, Any]:
     expired = (row["validuntil"] and row["validuntil"] < now) or row["callsleft"] == 0
     if expired:
         db.execute("DELETE FROM external_tokens WHERE id = ?", (row["tokenid"],))
+        db.conn.commit()  # Moodle deletes the expired token before throwing; it stays deleted.
         raise AccessError(TOKEN_EXPIRED)
     if row["callsleft"] is not None:
         db.update("external_tokens", row["tokenid"], callsleft=row["callsleft"] - 1)

@@ -58,7 +58,7 @@ def get_users_by_field(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     if field not in ("id", "idnumber", "username", "email"):
         raise InvalidParameterError("The search field 'field' is not supported, look at the web "
                                     "service documentation")
-    values = params["values"]
+    values = list(dict.fromkeys(params["values"]))
     if field == "id":
         values = [int(v) for v in values if str(v).lstrip("-").isdigit()]
     found = []

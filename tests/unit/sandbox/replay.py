@@ -156,7 +156,8 @@ def learn(replay: Replay, function: str | None, recorded: Any, actual: Any) -> N
     elif kind and isinstance(recorded, dict) and isinstance(actual, dict) and "id" in recorded:
         replay.ids[(kind, recorded["id"])] = actual["id"]
     if function == "core_competency_list_course_competencies" and isinstance(actual, list):
-        by_comp = {item["competency"]["idnumber"]: item["coursecompetency"]["id"] for item in actual}
+        by_comp = {item["competency"]["idnumber"]: item["coursecompetency"]["id"]
+                   for item in actual}
         for item in recorded:
             found = by_comp.get(item["competency"]["idnumber"])
             if found:

@@ -103,13 +103,14 @@ def second_run(replay: Replay) -> None:
     for domain in range(1, 11):
         root = 345 + 25 * (domain - 1)
         _competency(replay, root, skills, f"SKL-{RUN2}-D{domain:02d}",
-                    f"Domäne {domain:02d} – Fachbereich {chr(64 + domain)}", 0)
+                    f"Domäne {domain:02d} \u2013 Fachbereich {chr(64 + domain)}", 0)
         for skill in range(1, 25):
             _competency(replay, root + skill, skills, f"SKL-{RUN2}-D{domain:02d}-S{skill:02d}",
                         f"Fähigkeit {domain:02d}.{skill:02d} (Stufe {(skill - 1) % 4 + 1})", root)
     for course in json.loads(exchange("151").body)["courses"]:
         created = replay.admin("core_course_create_courses", **{
-            "courses[0][fullname]": course["fullname"], "courses[0][shortname]": course["shortname"],
+            "courses[0][fullname]": course["fullname"],
+            "courses[0][shortname]": course["shortname"],
             "courses[0][idnumber]": course["idnumber"], "courses[0][categoryid]": 1,
             "courses[0][startdate]": course["startdate"], "courses[0][enablecompletion]": 1})
         replay.ids[("course", course["id"])] = created[0]["id"]

@@ -150,3 +150,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_url")
     _empty_pg_schema(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One seeded sandbox Moodle on a free loopback port for the whole session."""
+    from connector.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session's sandbox, reset to the seeded site and with no faults before each test."""
+    from connector.sandbox import FaultConfig, faults_of
+
+    sandbox_server.reset()
+    faults_of(sandbox_server.app).configure(FaultConfig())
+    return sandbox_server

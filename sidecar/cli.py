@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from sidecar.commands.check import check
+from sidecar.commands.frameworks import apply, plan, pull, status
 from sidecar.commands.init import init
 from sidecar.context import CliContext
 
-COMMANDS: list[click.Command] = [init, check]
+COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -67,4 +67,5 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

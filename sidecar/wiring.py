@@ -6,6 +6,8 @@ root reads settings or environment variables itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 from sqlalchemy import Engine
 
@@ -15,6 +17,8 @@ from connector.moodle.client import MoodleClient
 from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken, Timeouts
 from connector.pacing import RateLimiter
 from connector.retry import RetryPolicy
+from sync.job import FrameworkSync
+from sync.planner import PlanOptions
 
 
 def build_transport(
@@ -59,3 +63,14 @@ def open_store(settings: Settings) -> Engine:
     engine = store.create_engine(settings.store.url)
     store.migrate(engine)
     return engine
+
+
+def build_framework_sync(
+    settings: Settings, client: MoodleClient, engine: Engine,
+    sources: tuple[Path, ...] = (), on_missing: str | None = None,
+) -> FrameworkSync:
+    """The framework sync for this site: sources from the command line, else the config."""
+    chosen = sources or tuple(settings.sync.sources)
+    action = on_missing or settings.sync.on_missing
+    return FrameworkSync(client=client, engine=engine, site=settings.lms.url, sources=chosen,
+                         options=PlanOptions(on_missing=action))  # type: ignore[arg-type]

@@ -135,15 +135,31 @@ class Applier:
         return result
 
     def _run_stage(self, stage: list[Op], ids: _Ids, result: ApplyResult) -> None:
-        workers = min(self.client.concurrency, len(stage))
+        """Run a stage's steps in parallel lanes; each lane runs its steps in order.
+
+        Siblings created under one parent share a lane, because Moodle appends each new
+        competency after its siblings: created in source order, they need no reordering.
+        """
+        lanes: dict[tuple[str, ...], list[Op]] = {}
+        for op in stage:
+            lanes.setdefault(_lane(op), []).append(op)
+        workers = min(self.client.concurrency, len(lanes))
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            futures = {pool.submit(self._execute, op, ids): op for op in stage}
+            futures = [pool.submit(self._run_lane, lane, ids) for lane in lanes.values()]
             for future in as_completed(futures):
-                outcome = future.result()
-                result.outcomes.append(outcome)
-                self._record(result.run_id, outcome)
-                if self.progress:
-                    self.progress(outcome.op, outcome.status)
+                for outcome in future.result():
+                    result.outcomes.append(outcome)
+                    self._record(result.run_id, outcome)
+                    if self.progress:
+                        self.progress(outcome.op, outcome.status)
+
+    def _run_lane(self, lane: list[Op], ids: _Ids) -> list[StepOutcome]:
+        outcomes = []
+        for op in lane:
+            outcomes.append(self._execute(op, ids))
+            if outcomes[-1].status == "failed":
+                break
+        return outcomes
 
     def _record(self, run_id: int, outcome: StepOutcome) -> None:
         op = outcome.op
@@ -244,6 +260,12 @@ _HANDLERS: dict[type[Op], Callable[[Applier, Any, _Ids], StepOutcome]] = {
     ReorderChildren: Applier._reorder_children,
     MissingCompetency: Applier._missing_competency,
 }
+
+
+def _lane(op: Op) -> tuple[str, ...]:
+    if isinstance(op, CreateCompetency):
+        return ("create", op.framework, op.parent or "")
+    return (op.op_id,)
 
 
 def _config_by_id(config: str, framework: str, ids: _Ids) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from sidecar.commands.check import check
+from sidecar.commands.demo import demo
 from sidecar.commands.frameworks import apply, plan, pull, status
 from sidecar.commands.init import init
+from sidecar.commands.sandbox import sandbox
 from sidecar.context import CliContext
 
-COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status]
+COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -24,8 +24,8 @@ class CliContext:
 
     config_path: str | None = None
     verbose: int = 0
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    out: Console = field(default_factory=lambda: make_console(stderr=False))
+    err: Console = field(default_factory=lambda: make_console(stderr=True))
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
@@ -43,3 +43,10 @@ class CliContext:
 
 
 pass_context = click.make_pass_decorator(CliContext)
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that does not cut lines short when writing to a file or a pipe."""
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True,
+                   width=None if probe.is_terminal else max(probe.width, 120))

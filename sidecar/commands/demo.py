@@ -1,0 +1,123 @@
+"""``sidecar demo``: the whole product, end to end, against the embedded sandbox LMS."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+
+from connector.moodle import endpoints as ep
+from connector.sandbox import SandboxServer
+from connector.sandbox.dump import dump_state, render_dump
+from sidecar.context import make_console
+from sidecar.wiring import build_client
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "frameworks"
+
+
+@dataclass
+class _Step:
+    title: str
+    command: str
+    code: int
+    expected: Sequence[int]
+
+    @property
+    def ok(self) -> bool:
+        return self.code in self.expected
+
+
+@dataclass
+class _Demo:
+    console: Console
+    config: Path
+    steps: list[_Step] = field(default_factory=list)
+
+    def run(self, title: str, args: list[str], expected: Sequence[int] = (0,)) -> int:
+        from sidecar.cli import cli
+
+        self.console.print(Rule(f"[bold]{len(self.steps) + 1}. {title}"))
+        command = "sidecar " + " ".join(args)
+        self.console.print(f"$ {command}", style="cyan", highlight=False)
+        code = cli.main(args=["--config", str(self.config), *args], prog_name="sidecar",
+                        standalone_mode=False) or 0
+        self.steps.append(_Step(title, command, code, expected))
+        return code
+
+
+@click.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".demo"), show_default=True,
+              help="Where the demo writes its config, store and pulled files (emptied first).")
+@click.option("--sources", type=click.Path(exists=True, path_type=Path), default=EXAMPLES,
+              show_default=True, help="Framework sources to sync.")
+def demo(workdir: Path, sources: Path) -> None:
+    """Start the sandbox LMS, run lms-sidecar against it end to end, show what happened.
+
+    Exit codes: 0 every step behaved as expected; 1 a step did not.
+    """
+    console = make_console()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    with SandboxServer() as site:
+        console.print(f"Sandbox Moodle running at {site.url} (a seeded company: courses, "
+                      "learners, managers, completions)", highlight=False)
+        config = workdir / "sidecar.yaml"
+        config.write_text(
+            f"lms:\n  url: {site.url}\n  concurrency: 4\n"
+            f"store:\n  url: sqlite:///sidecar.sqlite\n"
+            f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n",
+            encoding="utf-8")
+        os.environ["SIDECAR_LMS__TOKEN"] = site.admin_token
+        run = _Demo(console, config)
+        logging.getLogger("connector.sandbox").setLevel(logging.WARNING)
+        run.run("Is the site ready?", ["check"])
+        run.run("What would change?", ["plan"], expected=(2,))
+        run.run("Make it so", ["apply"])
+        run.run("Run it again: nothing to do", ["plan"], expected=(0,))
+        _edit_in_moodle(console, config)
+        run.run("Someone renamed a competency in Moodle: the plan shows it", ["plan"],
+                expected=(2,))
+        run.run("Put it back", ["apply"])
+        pulled = workdir / "pulled-LEAD-FB.case.json"
+        run.run("Pull a framework back out of the LMS as CASE JSON",
+                ["pull", "LEAD-FB", "--format", "case", "--out", str(pulled)])
+        run.run("The store remembers every run", ["status"])
+        console.print(Rule("[bold]What the sandbox LMS now holds"))
+        with site.state.transaction() as db:
+            render_dump(dump_state(db), console)
+    _summary(console, run.steps)
+    if not all(step.ok for step in run.steps):
+        raise click.exceptions.Exit(1)
+
+
+def _edit_in_moodle(console: Console, config: Path) -> None:
+    """Rename one competency through the web service, as an admin would in Moodle's UI."""
+    from config import load_settings
+
+    client = build_client(load_settings(config).lms)
+    [row] = client.list_competencies(idnumber="LF-DELEGATE")
+    client.update_competency(ep.CompetencyFields(id=row.id, shortname="Hands out tasks"))
+    console.print(f"(In Moodle, an admin renames {row.idnumber} to 'Hands out tasks'.)",
+                  style="dim", highlight=False)
+
+
+def _summary(console: Console, steps: list[_Step]) -> None:
+    table = Table(title="Demo summary", title_justify="left")
+    table.add_column("#")
+    table.add_column("step")
+    table.add_column("command")
+    table.add_column("exit")
+    table.add_column("as expected")
+    for number, step in enumerate(steps, 1):
+        table.add_row(str(number), step.title, step.command, str(step.code),
+                      "[green]yes[/]" if step.ok else "[red]NO[/]")
+    console.print(table)

@@ -8,13 +8,29 @@ ignored, so a newer Moodle that adds fields does not break the client.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class MoodleModel(BaseModel):
-    """Base of every answer model: immutable, tolerant of extra fields."""
+    """Base of every answer model: immutable, tolerant of extra fields.
+
+    The XML format writes an optional field Moodle left out as ``<VALUE null="null"/>``
+    where JSON simply omits it; both come out as the field's default.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {k: v for k, v in data.items()
+                if v is not None or k not in fields or fields[k].is_required()
+                or fields[k].default is None}
 
 
 class Warning(MoodleModel):

@@ -362,9 +362,12 @@ def moodle_error(
     if code == "invalidtoken":
         return e.InvalidTokenError(f"the site refused the token ({message})", **kw)
     if code == "accessexception":
+        if "token expired" in (kw["debuginfo"] or ""):
+            return e.InvalidTokenError("the token expired (its 'valid until' date passed)", **kw)
         return e.FunctionNotInServiceError(
             f"{wsfunction} is not allowed for this token: add it to the token's external "
-            "service, and check the service's authorised users, IP and time restrictions", **kw)
+            "service; also check the service's authorised users, IP and time restrictions and "
+            "the token's 'valid until' date", **kw)
     if code in _PERMISSION_CODES:
         return e.PermissionDeniedError(message, **kw)
     if code == "invalidrecord":

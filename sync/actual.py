@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from connector.moodle import endpoints as ep
@@ -77,14 +77,30 @@ def read_frameworks(
     return result
 
 
-def to_framework(actual: ActualFramework) -> Framework:
+def scale_names(client: MoodleClient, actual: ActualFramework) -> dict[int, tuple[str, ...]]:
+    """The item names of every scale the framework uses (one call per scale)."""
+    ids = {actual.framework.scaleid} | {c.scaleid for c in actual.competencies if c.scaleid}
+    return {scale_id: client.scale_values(scale_id) for scale_id in sorted(ids)}
+
+
+def to_framework(actual: ActualFramework,
+                 names: dict[int, tuple[str, ...]] | None = None) -> Framework:
     """What Moodle holds, as the source model (for ``sidecar pull``).
 
     Names lose Moodle's escaping (``&amp;`` becomes ``&``); a points rule's config names
     competencies by idnumber; competencies come parents first, siblings in Moodle's order.
     Cross references are not read (no web-service function in the recorded contract lists
-    them), so a pulled framework has none.
+    them), so a pulled framework has none. ``names`` gives the item names of the scales
+    (see :func:`scale_names`); without them the scales carry ids only.
     """
+    names = names or {}
+
+    def scale(configuration: str | None) -> Scale | None:
+        if not configuration:
+            return None
+        parsed = Scale.from_configuration(configuration)
+        return replace(parsed, values=names.get(parsed.scale_id or 0, ()))
+
     fw = actual.framework
     rows: list[Competency] = []
 
@@ -95,15 +111,14 @@ def to_framework(actual: ActualFramework) -> Framework:
                 description=row.description, descriptionformat=row.descriptionformat,
                 parent=parent, rule_type=row.ruletype, rule_outcome=row.ruleoutcome,
                 rule_config=rule_config_by_idnumber(row.ruleconfig, actual),
-                scale=Scale.from_configuration(row.scaleconfiguration)
-                if row.scaleconfiguration else None))
+                scale=scale(row.scaleconfiguration)))
             add_children(row.id, row.idnumber)
 
     add_children(0, None)
     return Framework(
         idnumber=fw.idnumber, shortname=plain_name(fw.shortname), description=fw.description,
         descriptionformat=fw.descriptionformat, visible=fw.visible,
-        scale=Scale.from_configuration(fw.scaleconfiguration),
+        scale=scale(fw.scaleconfiguration),
         taxonomies=tuple(t for t in fw.taxonomies.split(",")) if fw.taxonomies else (),
         competencies=tuple(rows))
 

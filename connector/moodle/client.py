@@ -167,6 +167,10 @@ class MoodleClient:
         them is linked to a course, in a plan or rated."""
         return self.call(ep.DELETE_COMPETENCY, ep.ById(id=competency_id))
 
+    def scale_values(self, scale_id: int) -> tuple[str, ...]:
+        """The names of a scale's items, in order (item 1 first)."""
+        return tuple(v.name for v in self.call(ep.GET_SCALE_VALUES, ep.ScaleId(scaleid=scale_id)))
+
     # -- courses and users --------------------------------------------------------------------
 
     def courses_by_field(

@@ -152,6 +152,10 @@ class SetParent(Params):
     parentid: int
 
 
+class ScaleId(Params):
+    scaleid: int
+
+
 class CoursesByField(Params):
     """``field`` empty lists every course incl. the front page (contract 10); ``ids`` takes a
     comma-separated list and fails as a whole on one unknown id (contract 152)."""
@@ -197,6 +201,10 @@ MOVE_DOWN_COMPETENCY = Endpoint[bool]("core_competency_move_down_competency", By
 # false (not an error) when the competency or a descendant is in use (contract 111-113).
 DELETE_COMPETENCY = Endpoint[bool]("core_competency_delete_competency", ById, bool,
                                    idempotent=False)
+
+# Not in the recorded contract; Moodle's external API: scaleid -> [{id, name}].
+GET_SCALE_VALUES = Endpoint[list[m.ScaleValue]](
+    "core_competency_get_scale_values", ScaleId, list[m.ScaleValue])
 
 GET_COURSES_BY_FIELD = Endpoint[m.Courses](
     "core_course_get_courses_by_field", CoursesByField, m.Courses)

@@ -53,6 +53,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _R("frameworks", "core_competency_set_parent_competency", "move competencies"),
     _R("frameworks", "core_competency_move_up_competency", "keep the source's order"),
     _R("frameworks", "core_competency_move_down_competency", "keep the source's order"),
+    _R("frameworks", "core_competency_get_scale_values",
+       "name scale values when pulling a framework to a file"),
     _R("frameworks", "core_competency_delete_competency",
        "delete competencies gone from the source (on_missing: delete)", optional=True),
     # skills map

@@ -119,6 +119,13 @@ class Competency(MoodleModel):
     timemodified: int = 0
 
 
+class ScaleValue(MoodleModel):
+    """One item of a scale (core_competency_get_scale_values), numbered from 1."""
+
+    id: int
+    name: str
+
+
 class Course(MoodleModel):
     """A course as core_course_get_courses_by_field returns it (contract 08-10)."""
 

@@ -16,7 +16,7 @@ from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, build_framework_sync, open_store
-from sync.actual import read_frameworks, to_framework
+from sync.actual import read_frameworks, scale_names, to_framework
 from sync.apply import ApplyResult
 from sync.errors import SyncError
 from sync.job import FrameworkSync
@@ -175,6 +175,7 @@ def pull(ctx: CliContext, idnumber: str, fmt: str, out: Path) -> None:
     client = build_client(settings.lms)
     try:
         actual = read_frameworks(client, [idnumber])[idnumber]
+        names = scale_names(client, actual) if actual else {}
     except LmsError as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
@@ -182,7 +183,7 @@ def pull(ctx: CliContext, idnumber: str, fmt: str, out: Path) -> None:
         ctx.err.print(f"No framework with idnumber {idnumber!r} in {settings.lms.url}.",
                       highlight=False)
         raise click.exceptions.Exit(NOT_READY)
-    write_source(to_framework(actual), out, fmt)
+    write_source(to_framework(actual, names), out, fmt)
     ctx.out.print(f"Wrote {idnumber} ({len(actual.competencies)} competencies) to {out}; "
                   f"{_calls(client)}.", highlight=False)
 

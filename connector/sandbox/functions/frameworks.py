@@ -168,3 +168,11 @@ def list_frameworks(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
                {"context": CONTEXT, "includes": dflt("alphanumext", "children")}, capability=VIEW)
 def count_frameworks(call: Call, params: dict[str, Any]) -> int:
     return len(_matching(call, params))
+
+
+@area.function("core_competency_get_scale_values", {"scaleid": req("int")}, capability=VIEW)
+def get_scale_values(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a scale, numbered from 1 as scale configurations refer to them."""
+    row = must_get(call.db, "scale", params["scaleid"])
+    items = [item.strip() for item in str(row["scale"]).split(",")]
+    return [{"id": number, "name": name} for number, name in enumerate(items, 1)]

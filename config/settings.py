@@ -293,6 +293,19 @@ class FeatureSettings(Section):
     )
 
 
+class ServerSettings(Section):
+    """`sidecar serve`: where it listens and how many worker processes it runs."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on; 127.0.0.1 behind a reverse proxy, 0.0.0.0 for all.",
+    )
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes (gunicorn); 1 suits a small site."
+    )
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
@@ -340,6 +353,9 @@ class Settings(BaseSettings):
     )
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Which features are switched on."
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="How `sidecar serve` listens."
     )
     logging: LoggingSettings = Field(
         default_factory=LoggingSettings, description="What is logged, and how."

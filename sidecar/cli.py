@@ -9,9 +9,11 @@ from sidecar.commands.demo import demo
 from sidecar.commands.frameworks import apply, plan, pull, status
 from sidecar.commands.init import init
 from sidecar.commands.sandbox import sandbox
+from sidecar.commands.serve import serve
 from sidecar.context import CliContext
 
-COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, sandbox, demo]
+COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, serve, sandbox,
+                                 demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

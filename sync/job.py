@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import store
+from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sync.actual import ActualFramework, read_frameworks
 from sync.apply import RUN_KIND, Applier, ApplyResult, Progress
-from sync.errors import PlanError, StalePlanError, SyncBusyError
+from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
 from sync.plan import Plan
 from sync.planner import PlanOptions, plan_frameworks
 from sync.sources import read_sources
@@ -90,6 +91,24 @@ class FrameworkSync:
             result = Applier(self.client, self.sessions, self.site, progress=progress).apply(
                 plan, actual, trigger=trigger)
         return Applied(plan, result, resumed)
+
+    def run(self, *, trigger: str = "schedule") -> Applied:
+        """Plan and apply, as the schedule does; a failure before any step (bad sources, the
+        site unreachable) is recorded as a failed run too, so that no run fails silently.
+
+        Raises:
+            SyncBusyError: another apply holds the lock (nothing recorded: not a failure).
+            SyncError, LmsError: after recording the failed run.
+        """
+        try:
+            return self.apply(trigger=trigger)
+        except SyncBusyError:
+            raise
+        except (SyncError, LmsError) as exc:
+            with store.session_scope(self.sessions) as session:
+                run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger)
+                store.finish_run(session, run, "failed", error=str(exc)[:4000])
+            raise
 
     def verify(self, plan: Plan) -> Actual:
         """What Moodle holds now, if it is what ``plan`` was made against."""

@@ -83,15 +83,15 @@ def scale_names(client: MoodleClient, actual: ActualFramework) -> dict[int, tupl
     return {scale_id: client.scale_values(scale_id) for scale_id in sorted(ids)}
 
 
-def to_framework(actual: ActualFramework,
-                 names: dict[int, tuple[str, ...]] | None = None) -> Framework:
+def to_framework(actual: ActualFramework, names: dict[int, tuple[str, ...]] | None = None,
+                 related: frozenset[tuple[str, str]] = frozenset()) -> Framework:
     """What Moodle holds, as the source model (for ``sidecar pull``).
 
     Names lose Moodle's escaping (``&amp;`` becomes ``&``); a points rule's config names
     competencies by idnumber; competencies come parents first, siblings in Moodle's order.
-    Cross references are not read (no web-service function in the recorded contract lists
-    them), so a pulled framework has none. ``names`` gives the item names of the scales
-    (see :func:`scale_names`); without them the scales carry ids only.
+    Moodle's web services cannot list cross references: ``related`` gives the pairs
+    lms-sidecar made (from the store). ``names`` gives the item names of the scales (see
+    :func:`scale_names`); without them the scales carry ids only.
     """
     names = names or {}
 
@@ -111,7 +111,8 @@ def to_framework(actual: ActualFramework,
                 description=row.description, descriptionformat=row.descriptionformat,
                 parent=parent, rule_type=row.ruletype, rule_outcome=row.ruleoutcome,
                 rule_config=rule_config_by_idnumber(row.ruleconfig, actual),
-                scale=scale(row.scaleconfiguration)))
+                scale=scale(row.scaleconfiguration),
+                related=tuple(sorted(b for a, b in related if a == row.idnumber))))
             add_children(row.id, row.idnumber)
 
     add_children(0, None)

@@ -32,6 +32,7 @@ from sync.plan import (
     MoveCompetency,
     Op,
     Plan,
+    RelateCompetencies,
     ReorderChildren,
     UpdateCompetency,
     UpdateFramework,
@@ -40,6 +41,7 @@ from sync.plan import (
 log = logging.getLogger(__name__)
 
 RUN_KIND = "frameworks"
+RELATED_KIND = "related_competencies"  # lms_objects rows: relations lms-sidecar made
 Progress = Callable[[Op, str], None]
 
 
@@ -166,6 +168,13 @@ class Applier:
         with store.session_scope(self.sessions) as session:
             store.record_step(session, run_id, op.op_id, op.kind, outcome.status,
                               lms_id=outcome.lms_id, detail={"detail": outcome.detail})
+            if outcome.status == "done" and isinstance(op, RelateCompetencies):
+                key = {"site": self.site, "kind": RELATED_KIND, "scope": op.framework,
+                       "external_id": op.idnumber}
+                if op.related:
+                    store.remember_object(session, lms_id=outcome.lms_id or 0, **key)
+                else:
+                    store.forget_object(session, **key)
             if outcome.status == "done" and outcome.lms_id and isinstance(
                     op, CreateFramework | CreateCompetency):
                 kind = "framework" if isinstance(op, CreateFramework) else "competency"
@@ -244,6 +253,13 @@ class Applier:
             order.insert(position, order.pop(current))
         return StepOutcome(op, "done", f"{moves} move(s)")
 
+    def _relate(self, op: RelateCompetencies, ids: _Ids) -> StepOutcome:
+        first, second = (ids.competency(op.framework, i) for i in op.pair)
+        changed = self.client.relate_competencies(first, second, related=op.related)
+        detail = "related" if op.related else ("relation removed" if changed else
+                                               "was not related any more")
+        return StepOutcome(op, "done", detail, first)
+
     def _missing_competency(self, op: MissingCompetency, ids: _Ids) -> StepOutcome:
         if self.client.delete_competency(op.lms_id):
             return StepOutcome(op, "done", "deleted", op.lms_id)
@@ -258,6 +274,7 @@ _HANDLERS: dict[type[Op], Callable[[Applier, Any, _Ids], StepOutcome]] = {
     UpdateCompetency: Applier._update_competency,
     MoveCompetency: Applier._move_competency,
     ReorderChildren: Applier._reorder_children,
+    RelateCompetencies: Applier._relate,
     MissingCompetency: Applier._missing_competency,
 }
 

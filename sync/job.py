@@ -17,7 +17,7 @@ import store
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sync.actual import ActualFramework, read_frameworks
-from sync.apply import RUN_KIND, Applier, ApplyResult, Progress
+from sync.apply import RELATED_KIND, RUN_KIND, Applier, ApplyResult, Progress
 from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
 from sync.plan import Plan
 from sync.planner import PlanOptions, plan_frameworks
@@ -66,8 +66,16 @@ class FrameworkSync:
         desired = read_sources(self.sources)
         actual = read_frameworks(self.client, [fw.idnumber for fw in desired])
         plan = plan_frameworks(desired, actual, site=self.site, options=self.options,
-                               sources=tuple(str(p) for p in self.sources))
+                               sources=tuple(str(p) for p in self.sources),
+                               related={fw.idnumber: self.relations_made(fw.idnumber)
+                                        for fw in desired})
         return plan, actual
+
+    def relations_made(self, framework: str) -> frozenset[tuple[str, str]]:
+        """The relations between competencies of ``framework`` that lms-sidecar made."""
+        with store.session_scope(self.sessions) as session:
+            rows = store.objects_by_external_id(session, self.site, RELATED_KIND, framework)
+        return frozenset(tuple(key.split("|", 1)) for key in rows)  # type: ignore[misc]
 
     def apply(self, plan: Plan | None = None, *, trigger: str = "cli",
               progress: Progress | None = None) -> Applied:

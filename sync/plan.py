@@ -100,6 +100,19 @@ class ReorderChildren(Op):
 
 
 @dataclass(frozen=True)
+class RelateCompetencies(Op):
+    """Relate two competencies (a cross reference), or drop a relation lms-sidecar made.
+
+    Moodle's web services cannot list relations, so the plan compares the source with the
+    relations lms-sidecar remembers making.
+    """
+
+    kind: ClassVar[str] = "relate_competencies"
+    pair: tuple[str, str] = ("", "")
+    related: bool = True
+
+
+@dataclass(frozen=True)
 class MissingCompetency(Op):
     """A competency Moodle holds that the source no longer has, and what to do about it."""
 
@@ -116,7 +129,7 @@ class MissingCompetency(Op):
 OP_TYPES: dict[str, type[Op]] = {
     cls.kind: cls
     for cls in (CreateFramework, UpdateFramework, CreateCompetency, UpdateCompetency,
-                MoveCompetency, ReorderChildren, MissingCompetency)
+                MoveCompetency, ReorderChildren, RelateCompetencies, MissingCompetency)
 }
 
 
@@ -197,7 +210,7 @@ def _op_from_dict(data: dict[str, Any]) -> Op:
     values = {k: v for k, v in data.items() if k in known}
     if "changes" in values:
         values["changes"] = tuple(Change(**c) for c in values["changes"])
-    for name in ("before", "after"):
+    for name in ("before", "after", "pair"):
         if isinstance(values.get(name), list):
             values[name] = tuple(values[name])
     return cls(**values)

@@ -25,6 +25,7 @@ from sync.plan import (
     MoveCompetency,
     Op,
     Plan,
+    RelateCompetencies,
     ReorderChildren,
     UpdateCompetency,
     UpdateFramework,
@@ -37,6 +38,7 @@ STAGE_FRAMEWORK = 0
 STAGE_CREATE = 1_000  # + depth
 STAGE_MOVE = 2_000  # + position: moves run one at a time
 STAGE_UPDATE = 3_000
+STAGE_RELATE = 3_500
 STAGE_REORDER = 4_000
 STAGE_DELETE = 5_000  # + (1000 - depth): deepest first
 
@@ -78,8 +80,10 @@ def plan_frameworks(
     site: str,
     options: PlanOptions | None = None,
     sources: tuple[str, ...] = (),
+    related: dict[str, frozenset[tuple[str, str]]] | None = None,
 ) -> Plan:
-    """The plan that makes each desired framework hold in Moodle."""
+    """The plan that makes each desired framework hold in Moodle; ``related`` holds, per
+    framework, the relations lms-sidecar made earlier (Moodle cannot list them)."""
     options = options or PlanOptions()
     _check_scales(desired)
     ops: list[Op] = []
@@ -88,6 +92,7 @@ def plan_frameworks(
         current = actual.get(fw.idnumber)
         basis[fw.idnumber] = current.fingerprint() if current else ""
         ops.extend(_FrameworkPlanner(fw, current, options).ops())
+        ops.extend(_relation_ops(fw, current, (related or {}).get(fw.idnumber, frozenset())))
     ops.sort(key=lambda op: op.stage)
     return Plan(site=site, ops=tuple(ops), basis=basis, sources=sources)
 
@@ -201,6 +206,21 @@ class _FrameworkPlanner:
             ops.append(MissingCompetency(self.fw.idnumber, row.idnumber, stage, reason,
                                          lms_id=row.id, shortname=row.shortname, action=action))
         return ops
+
+
+def _relation_ops(fw: Framework, current: ActualFramework | None,
+                  made: frozenset[tuple[str, str]]) -> list[Op]:
+    wanted = fw.related_pairs()
+    existing = set(current.by_idnumber) if current else set()
+    ops: list[Op] = []
+    for pair in sorted(wanted - made):
+        ops.append(RelateCompetencies(fw.idnumber, "|".join(pair), STAGE_RELATE,
+                                      "cross reference in the source", pair=pair))
+    for pair in sorted(made - wanted):
+        if set(pair) <= existing:
+            ops.append(RelateCompetencies(fw.idnumber, "|".join(pair), STAGE_RELATE,
+                                          "no longer in the source", pair=pair, related=False))
+    return ops
 
 
 def _text_changes(wanted: Framework | Competency, stored: Any) -> list[Change]:

@@ -14,6 +14,7 @@ from sync.plan import (
     MoveCompetency,
     Op,
     Plan,
+    RelateCompetencies,
     ReorderChildren,
     UpdateCompetency,
     UpdateFramework,
@@ -45,6 +46,13 @@ def _line(op: Op) -> Text:
     if isinstance(op, ReorderChildren):
         return Text.assemble(("↕ ", "bold magenta"), (op.idnumber or "(top level)", "magenta"),
                              "  children in source order: " + ", ".join(op.after))
+    if isinstance(op, RelateCompetencies):
+        first, second = op.pair
+        if op.related:
+            return Text.assemble(("⇄ ", "bold cyan"), (f"{first} ↔ {second}", "cyan"),
+                                 "  related")
+        return Text.assemble(("⇄ ", "bold red"), (f"{first} ↔ {second}", "red"),
+                             f"  {op.reason}, relation removed")
     if isinstance(op, MissingCompetency):
         if op.action == "delete":
             return Text.assemble(("- ", "bold red"), (op.idnumber, "red"),
@@ -64,6 +72,7 @@ def summary(plan: Plan) -> str:
         f"{counts.get('update_framework', 0) + counts.get('update_competency', 0)} to update",
         f"{counts.get('move_competency', 0)} to move",
         f"{counts.get('reorder_children', 0)} to reorder",
+        f"{counts.get('relate_competencies', 0)} relations to change",
         f"{deleting} to delete",
     ]
     left = len(missing) - deleting

@@ -167,9 +167,42 @@ class MoodleClient:
         them is linked to a course, in a plan or rated."""
         return self.call(ep.DELETE_COMPETENCY, ep.ById(id=competency_id))
 
+    def relate_competencies(self, competency_id: int, other_id: int, *,
+                            related: bool = True) -> bool:
+        """Relate two competencies of one framework (``related=False`` removes the relation;
+        False then means they were not related)."""
+        endpoint = ep.ADD_RELATED_COMPETENCY if related else ep.REMOVE_RELATED_COMPETENCY
+        return self.call(endpoint, ep.RelatedPair(competencyid=competency_id,
+                                                  relatedcompetencyid=other_id))
+
     def scale_values(self, scale_id: int) -> tuple[str, ...]:
         """The names of a scale's items, in order (item 1 first)."""
         return tuple(v.name for v in self.call(ep.GET_SCALE_VALUES, ep.ScaleId(scaleid=scale_id)))
+
+    # -- course competencies ------------------------------------------------------------------
+
+    def course_competencies(self, course_id: int) -> list[m.CourseCompetency]:
+        """The competencies linked to a course, each with its link (id, rule outcome)."""
+        return self.call(ep.LIST_COURSE_COMPETENCIES, ep.ById(id=course_id))
+
+    def add_competency_to_course(self, course_id: int, competency_id: int) -> bool:
+        """Link a competency to a course (rule outcome 1, evidence); False when the link
+        already existed (Moodle's answer, not an error)."""
+        return self.call(ep.ADD_COMPETENCY_TO_COURSE,
+                         ep.CourseAndCompetency(courseid=course_id, competencyid=competency_id))
+
+    def remove_competency_from_course(self, course_id: int, competency_id: int) -> bool:
+        """Unlink a competency from a course. Raises LmsError when there is no such link."""
+        return self.call(ep.REMOVE_COMPETENCY_FROM_COURSE,
+                         ep.CourseAndCompetency(courseid=course_id, competencyid=competency_id))
+
+    def set_course_competency_ruleoutcome(self, course_competency_id: int,
+                                          outcome: int) -> bool:
+        """Set what completing the course does to the competency: 0 nothing, 1 attach
+        evidence, 2 recommend, 3 complete. Takes the link's id, not the competency's."""
+        return self.call(ep.SET_COURSE_COMPETENCY_RULEOUTCOME,
+                         ep.RuleOutcome(coursecompetencyid=course_competency_id,
+                                        ruleoutcome=outcome))  # type: ignore[arg-type]
 
     # -- courses and users --------------------------------------------------------------------
 

@@ -152,6 +152,11 @@ class SetParent(Params):
     parentid: int
 
 
+class RelatedPair(Params):
+    competencyid: int
+    relatedcompetencyid: int
+
+
 class ScaleId(Params):
     scaleid: int
 
@@ -169,6 +174,20 @@ class UsersByField(Params):
 
     field: UserField
     values: list[str | int]
+
+
+class CourseAndCompetency(Params):
+    """contract 38, 44"""
+
+    courseid: int
+    competencyid: int
+
+
+class RuleOutcome(Params):
+    """contract 42: the course-competency id, not the competency id."""
+
+    coursecompetencyid: int
+    ruleoutcome: Literal[0, 1, 2, 3]
 
 
 # -- declarations -------------------------------------------------------------------------
@@ -202,9 +221,28 @@ MOVE_DOWN_COMPETENCY = Endpoint[bool]("core_competency_move_down_competency", By
 DELETE_COMPETENCY = Endpoint[bool]("core_competency_delete_competency", ById, bool,
                                    idempotent=False)
 
+# Not in the recorded contract (Moodle's core_competency external API): both answer a bare
+# boolean; adding a pair that exists answers true, removing one that does not, false.
+ADD_RELATED_COMPETENCY = Endpoint[bool](
+    "core_competency_add_related_competency", RelatedPair, bool)
+REMOVE_RELATED_COMPETENCY = Endpoint[bool](
+    "core_competency_remove_related_competency", RelatedPair, bool)
+
 # Not in the recorded contract; Moodle's external API: scaleid -> [{id, name}].
 GET_SCALE_VALUES = Endpoint[list[m.ScaleValue]](
     "core_competency_get_scale_values", ScaleId, list[m.ScaleValue])
+
+LIST_COURSE_COMPETENCIES = Endpoint[list[m.CourseCompetency]](
+    "core_competency_list_course_competencies", ById, list[m.CourseCompetency])
+# true when linked, false (not an error) when the link already exists (contract 38, 40).
+ADD_COMPETENCY_TO_COURSE = Endpoint[bool](
+    "core_competency_add_competency_to_course", CourseAndCompetency, bool)
+# A second remove fails (the link is gone), so it is not retried blindly.
+REMOVE_COMPETENCY_FROM_COURSE = Endpoint[bool](
+    "core_competency_remove_competency_from_course", CourseAndCompetency, bool,
+    idempotent=False)
+SET_COURSE_COMPETENCY_RULEOUTCOME = Endpoint[bool](
+    "core_competency_set_course_competency_ruleoutcome", RuleOutcome, bool)
 
 GET_COURSES_BY_FIELD = Endpoint[m.Courses](
     "core_course_get_courses_by_field", CoursesByField, m.Courses)

@@ -119,6 +119,24 @@ class Competency(MoodleModel):
     timemodified: int = 0
 
 
+class CourseCompetencyLink(MoodleModel):
+    """A course's link to a competency: ``ruleoutcome`` 0 none, 1 evidence, 2 recommend,
+    3 complete; a new link starts at 1 (contract 41-43)."""
+
+    id: int
+    courseid: int
+    competencyid: int
+    sortorder: int = 0
+    ruleoutcome: int = 1
+
+
+class CourseCompetency(MoodleModel):
+    """One entry of core_competency_list_course_competencies (contract 41)."""
+
+    competency: Competency
+    coursecompetency: CourseCompetencyLink
+
+
 class ScaleValue(MoodleModel):
     """One item of a scale (core_competency_get_scale_values), numbered from 1."""
 

@@ -59,6 +59,10 @@ CREATE TABLE competency (id INTEGER PRIMARY KEY, shortname TEXT NOT NULL, idnumb
     scaleconfiguration TEXT, competencyframeworkid INTEGER NOT NULL,
     timecreated INTEGER NOT NULL, timemodified INTEGER NOT NULL, usermodified INTEGER NOT NULL,
     UNIQUE (competencyframeworkid, idnumber));
+CREATE TABLE competency_relatedcomp (id INTEGER PRIMARY KEY, competencyid INTEGER NOT NULL,
+    relatedcompetencyid INTEGER NOT NULL, timecreated INTEGER NOT NULL,
+    timemodified INTEGER NOT NULL, usermodified INTEGER NOT NULL,
+    UNIQUE (competencyid, relatedcompetencyid));
 CREATE TABLE competency_coursecomp (id INTEGER PRIMARY KEY, courseid INTEGER NOT NULL,
     competencyid INTEGER NOT NULL, sortorder INTEGER NOT NULL, ruleoutcome INTEGER NOT NULL,
     timecreated INTEGER NOT NULL, timemodified INTEGER NOT NULL, usermodified INTEGER NOT NULL,

@@ -176,14 +176,16 @@ def pull(ctx: CliContext, idnumber: str, fmt: str, out: Path) -> None:
     try:
         actual = read_frameworks(client, [idnumber])[idnumber]
         names = scale_names(client, actual) if actual else {}
-    except LmsError as exc:
+        made = build_framework_sync(settings, client, open_store(settings)).relations_made(
+            idnumber)
+    except (LmsError, store.StoreError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
     if actual is None:
         ctx.err.print(f"No framework with idnumber {idnumber!r} in {settings.lms.url}.",
                       highlight=False)
         raise click.exceptions.Exit(NOT_READY)
-    write_source(to_framework(actual, names), out, fmt)
+    write_source(to_framework(actual, names, made), out, fmt)
     ctx.out.print(f"Wrote {idnumber} ({len(actual.competencies)} competencies) to {out}; "
                   f"{_calls(client)}.", highlight=False)
 

@@ -40,9 +40,9 @@ def idnumbers_in_moodle(client, framework):
 def test_oecd_imports_applies_and_replans_to_zero(job, client):
     sync = job(OECD)
     first, _ = sync.plan()
-    assert len(first.changes) == 65  # the framework and its 64 competencies
+    assert len(first.changes) == 65 + 39  # the framework, 64 competencies, 39 cross references
     applied = sync.apply()
-    assert applied.result.ok and applied.result.count("done") == 65
+    assert applied.result.ok and applied.result.count("done") == 65 + 39
     again, _ = sync.plan()
     assert again.is_empty, [op.op_id for op in again.changes]
     assert set(idnumbers_in_moodle(client, "OECD-CORE").values()) == {1}
@@ -54,7 +54,8 @@ def test_pulled_framework_replans_to_zero(job, client, tmp_path, fmt):
     for idnumber in ("OECD-CORE", "LEAD-FB"):
         pulled = tmp_path / f"{idnumber}.{fmt}"
         actual = read_frameworks(client, [idnumber])[idnumber]
-        write_source(to_framework(actual, scale_names(client, actual)), pulled, fmt)
+        made = job().relations_made(idnumber)
+        write_source(to_framework(actual, scale_names(client, actual), made), pulled, fmt)
         plan, _ = job(pulled).plan()
         assert plan.is_empty, (idnumber, [op.op_id for op in plan.changes])
 
@@ -62,11 +63,12 @@ def test_pulled_framework_replans_to_zero(job, client, tmp_path, fmt):
 def test_pulled_tree_equals_the_source(job, client):
     job(LEADERSHIP).apply()
     actual = read_frameworks(client, ["LEAD-FB"])["LEAD-FB"]
-    pulled = to_framework(actual, scale_names(client, actual))
+    pulled = to_framework(actual, scale_names(client, actual), job().relations_made("LEAD-FB"))
     source = read_source(LEADERSHIP)[0]
+    assert pulled.related_pairs() == source.related_pairs() != frozenset()
     strip = lambda fw: dataclasses.replace(fw, competencies=tuple(  # noqa: E731
         dataclasses.replace(c, related=()) for c in fw.competencies))
-    assert strip(pulled) == strip(source)  # cross references are not readable by web service
+    assert strip(pulled) == strip(source)  # a pair is listed on either of its two ends
 
 
 def test_a_no_op_resync_costs_one_list_call_per_framework(job, client):
@@ -109,7 +111,7 @@ def test_an_interrupted_apply_resumes_without_creating_anything_twice(job, clien
     assert 0 < created < 64
     second = sync.apply()
     assert second.result.ok
-    assert second.result.count("done") == 64 - created
+    assert second.result.count("done") == 64 - created + 39
     assert set(idnumbers_in_moodle(client, "OECD-CORE").values()) == {1}
     assert sync.plan()[0].is_empty
     with store.session_scope(store.session_factory(engine)) as session:
@@ -175,7 +177,7 @@ def test_cli_plan_exit_codes_follow_terraform(sandbox, tmp_path, monkeypatch):
     assert "Plan: 16 to create" in planned.output
     applied = runner.invoke(cli, [*base, "apply", str(tmp_path / "plan.json")])
     assert applied.exit_code == 0, applied.output
-    assert "18 done, 0 skipped, 0 failed" in applied.output
+    assert "20 done, 0 skipped, 0 failed" in applied.output  # 16 + 2 rules + 2 relations
     assert runner.invoke(cli, [*base, "plan"]).exit_code == 0
     stale = runner.invoke(cli, [*base, "apply", str(tmp_path / "plan.json")])
     assert stale.exit_code == 1 and "Moodle changed since" in stale.output

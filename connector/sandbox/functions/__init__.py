@@ -13,6 +13,7 @@ from connector.sandbox.functions import (
     frameworks,
     messages,
     plans,
+    related,
     reportbuilder,
     roles,
     users,
@@ -22,8 +23,8 @@ from connector.sandbox.registry import Area, WsFunction
 
 AREAS: list[Area] = [
     webservice.area, users.area, courses.area, enrol.area, completion.area, frameworks.area,
-    competencies.area, coursecomp.area, plans.area, cohorts.area, calendar.area, messages.area,
-    roles.area, reportbuilder.area,
+    competencies.area, related.area, coursecomp.area, plans.area, cohorts.area, calendar.area,
+    messages.area, roles.area, reportbuilder.area,
 ]
 FUNCTIONS: dict[str, WsFunction] = {
     name: function for area in AREAS for name, function in area.functions.items()

@@ -98,6 +98,8 @@ def delete_competency(call: Call, params: dict[str, Any]) -> bool:
         if call.db.scalar(f"SELECT 1 FROM {table} WHERE competencyid IN ({marks})", ids):  # noqa: S608
             return False
     call.db.execute(f"DELETE FROM competency WHERE id IN ({marks})", ids)  # noqa: S608
+    call.db.execute(f"DELETE FROM competency_relatedcomp WHERE competencyid IN ({marks}) "  # noqa: S608
+                    f"OR relatedcompetencyid IN ({marks})", ids + ids)
     _renumber(call.db, row["competencyframeworkid"], row["parentid"])
     return True
 

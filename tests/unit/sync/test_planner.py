@@ -11,6 +11,7 @@ from sync.plan import (
     MissingCompetency,
     MoveCompetency,
     Plan,
+    RelateCompetencies,
     ReorderChildren,
     UpdateCompetency,
     UpdateFramework,
@@ -33,9 +34,12 @@ def oecd():
     return read_source(SAMPLES / "oecd-core-competencies.moodle.csv")[0]
 
 
-def plan(fw, actual, **options):
+def plan(fw, actual, made=None, **options):
+    """Plan ``fw`` against ``actual``; relations count as made when Moodle holds the tree."""
+    if made is None:
+        made = fw.related_pairs() if actual is not None else frozenset()
     return plan_frameworks([fw], {fw.idnumber: actual}, site=SITE,
-                           options=PlanOptions(**options))
+                           options=PlanOptions(**options), related={fw.idnumber: made})
 
 
 def test_new_framework_creates_parents_before_children(oecd):
@@ -161,3 +165,15 @@ def test_fingerprint_changes_when_someone_edits_moodle(leadership):
 def test_a_file_that_is_not_a_plan_is_refused():
     with pytest.raises(ValueError, match="not a plan file"):
         Plan.from_json('{"ops": []}')
+
+
+def test_cross_references_are_related_once_and_dropped_when_gone(leadership):
+    first = plan(leadership, None)
+    relate = [op for op in first.ops if isinstance(op, RelateCompetencies)]
+    assert {op.pair for op in relate} == leadership.related_pairs()
+    assert all(op.related for op in relate)
+    assert max(o.stage for o in first.ops if isinstance(o, CreateCompetency)) < relate[0].stage
+    extra = frozenset({("LF-COACH", "LF-GOALS")})
+    [drop] = plan(leadership, held(leadership), made=leadership.related_pairs() | extra).changes
+    assert isinstance(drop, RelateCompetencies) and not drop.related
+    assert drop.pair == ("LF-COACH", "LF-GOALS")

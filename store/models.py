@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -203,3 +204,71 @@ class Lock(Base):
     owner: Mapped[str] = mapped_column(String(64))
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SuggestionStatus(StrEnum):
+    """Where a mapping suggestion stands: waiting for a person, or decided."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class MapSuggestion(Base):
+    """A proposed course-to-competency link with its score and evidence, and its decision.
+
+    One row per (site, course, framework, competency): a rejected pair is never proposed again.
+    """
+
+    __tablename__ = "map_suggestions"
+    __table_args__ = (
+        UniqueConstraint("site", "course", "framework", "competency"),
+        CheckConstraint(_one_of("status", SuggestionStatus), name="status"),
+        Index(None, "site", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(Integer)
+    framework: Mapped[str] = mapped_column(String(255))
+    competency: Mapped[str] = mapped_column(String(255))
+    competency_id: Mapped[int] = mapped_column(Integer)
+    competency_name: Mapped[str] = mapped_column(String(255), default="")
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    method: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default=SuggestionStatus.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+
+    def __repr__(self) -> str:
+        return (f"MapSuggestion(id={self.id!r}, course={self.course!r}, "
+                f"competency={self.competency!r}, score={self.score!r}, status={self.status!r})")
+
+
+class AuditEntry(Base):
+    """One decision, kept for good: who, when, what, from which suggestion, with what score.
+
+    Append-only: the migration adds database triggers that refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    site: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(512))
+    suggestion_id: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return (f"AuditEntry(id={self.id!r}, actor={self.actor!r}, action={self.action!r}, "
+                f"subject={self.subject!r})")

@@ -7,14 +7,26 @@ returned stay usable after the commit (the factory does not expire them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import LmsObject, RunStatus, RunTrigger, StepStatus, SyncRun, SyncStep, utcnow
+from store.models import (
+    AuditEntry,
+    LmsObject,
+    MapSuggestion,
+    RunStatus,
+    RunTrigger,
+    StepStatus,
+    SuggestionStatus,
+    SyncRun,
+    SyncStep,
+    utcnow,
+)
 
 
 def _upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
@@ -245,3 +257,106 @@ def last_unfinished_run(session: Session, site: str, kind: str) -> SyncRun | Non
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
         .limit(1)
     ).one_or_none()
+
+
+# --- skills map: suggestions and the audit log ---
+
+
+def save_suggestion(
+    session: Session,
+    *,
+    site: str,
+    course: str,
+    course_id: int,
+    framework: str,
+    competency: str,
+    competency_id: int,
+    competency_name: str,
+    score: float,
+    evidence: Sequence[str],
+    method: str,
+) -> MapSuggestion:
+    """Store a suggestion as pending, or refresh the score and evidence of a pending one.
+
+    A suggestion already decided (accepted or rejected) is returned unchanged: a rejected pair
+    stays rejected however often it is suggested again.
+    """
+    row = session.scalars(
+        select(MapSuggestion).where(
+            MapSuggestion.site == site,
+            MapSuggestion.course == course,
+            MapSuggestion.framework == framework,
+            MapSuggestion.competency == competency,
+        )
+    ).one_or_none()
+    if row is None:
+        row = MapSuggestion(
+            site=site, course=course, course_id=course_id, framework=framework,
+            competency=competency, competency_id=competency_id,
+            competency_name=competency_name, score=score, evidence=list(evidence),
+            method=method, outcome=1, status=SuggestionStatus.PENDING.value,
+            created_at=utcnow(), updated_at=utcnow(),
+        )
+        session.add(row)
+    elif row.status == SuggestionStatus.PENDING.value:
+        row.score, row.evidence, row.method = score, list(evidence), method
+        row.course_id, row.competency_id = course_id, competency_id
+    session.flush()
+    return row
+
+
+def list_suggestions(
+    session: Session, site: str, status: SuggestionStatus | str | None = None
+) -> list[MapSuggestion]:
+    """The suggestions of a site (optionally of one status), best score first."""
+    statement = select(MapSuggestion).where(MapSuggestion.site == site)
+    if status is not None:
+        statement = statement.where(MapSuggestion.status == SuggestionStatus(status).value)
+    return list(session.scalars(statement.order_by(MapSuggestion.course,
+                                                   MapSuggestion.score.desc(),
+                                                   MapSuggestion.id)))
+
+
+def decide_suggestion(
+    session: Session, row: MapSuggestion, status: SuggestionStatus | str, *, actor: str,
+    outcome: int | None = None,
+) -> MapSuggestion:
+    """Record a person's decision on a suggestion (the caller writes the audit entry)."""
+    row.status = SuggestionStatus(status).value
+    row.decided_at = utcnow()
+    row.decided_by = actor
+    if outcome is not None:
+        row.outcome = outcome
+    session.flush()
+    return row
+
+
+def append_audit(
+    session: Session,
+    *,
+    site: str,
+    actor: str,
+    action: str,
+    subject: str,
+    suggestion_id: int | None = None,
+    score: float | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Add one entry to the append-only audit log and return it (flushed, with its id)."""
+    entry = AuditEntry(at=utcnow(), site=site, actor=actor, action=action, subject=subject,
+                       suggestion_id=suggestion_id, score=score, detail=dict(detail or {}))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def audit_entries(
+    session: Session, *, since: datetime | None = None, site: str | None = None
+) -> list[AuditEntry]:
+    """Audit entries, oldest first, from `since` (aware datetime) on, optionally of one site."""
+    statement = select(AuditEntry).order_by(AuditEntry.at, AuditEntry.id)
+    if since is not None:
+        statement = statement.where(AuditEntry.at >= since)
+    if site is not None:
+        statement = statement.where(AuditEntry.site == site)
+    return list(session.scalars(statement))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 RUN_KIND = "frameworks"
 RELATED_KIND = "related_competencies"  # lms_objects rows: relations lms-sidecar made
 Progress = Callable[[Op, str], None]
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,15 @@ class _Ids:
         return 0 if idnumber is None else self.competencies[(framework, idnumber)]
 
 
-class Applier:
-    """Applies framework plans to one site, journaling into the store."""
+class StagedApplier(Generic[C]):
+    """Carries out any plan stage by stage in parallel lanes, journaling every step.
+
+    A subclass names its run kind, maps each op type to a handler ``(self, op, context)``,
+    and may group ops into lanes (:meth:`lane`) and remember what it made (:meth:`remember`).
+    """
+
+    run_kind: ClassVar[str] = RUN_KIND
+    handlers: ClassVar[Mapping[type[Op], Callable[[Any, Any, Any], StepOutcome]]] = {}
 
     def __init__(self, client: MoodleClient, sessions: sessionmaker[Session], site: str,
                  *, progress: Progress | None = None) -> None:
@@ -101,15 +109,20 @@ class Applier:
         self.site = site
         self.progress = progress
 
-    def apply(self, plan: Plan, actual: dict[str, ActualFramework | None], *,
-              trigger: str = "cli") -> ApplyResult:
-        """Carry out ``plan``; ``actual`` is what Moodle holds now (for ids of unchanged
-        parents). Ctrl-C stops after recording the run as failed."""
-        ids = _Ids(actual)
+    def lane(self, op: Op) -> tuple[str, ...]:
+        """Ops of one lane run in order; lanes run in parallel. Default: one op per lane."""
+        return (op.op_id,)
+
+    def remember(self, session: Session, outcome: StepOutcome) -> None:
+        """Record in the store what a finished step made or removed; nothing by default."""
+
+    def run(self, plan: Plan, ids: C, *, trigger: str = "cli") -> ApplyResult:
+        """Carry out ``plan`` with ``ids`` (what the handlers need to know of Moodle).
+        Ctrl-C stops after recording the run as failed."""
         calls_before = self.client.stats.calls
         started = time.perf_counter()
         with store.session_scope(self.sessions) as session:
-            run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger,
+            run = store.start_run(session, kind=self.run_kind, site=self.site, trigger=trigger,
                                   plan=json.loads(plan.to_json()))
             run_id = run.id
         result = ApplyResult(run_id=run_id)
@@ -128,23 +141,19 @@ class Applier:
             result.api_calls = self.client.stats.calls - calls_before
             result.seconds = time.perf_counter() - started
             with store.session_scope(self.sessions) as session:
-                run = session.get(store.SyncRun, run_id)
-                assert run is not None
-                store.finish_run(session, run, status, summary={
+                closing = session.get(store.SyncRun, run_id)
+                assert closing is not None
+                store.finish_run(session, closing, status, summary={
                     "done": result.count("done"), "skipped": result.count("skipped"),
                     "failed": result.count("failed"), "seconds": round(result.seconds, 3)},
                     api_calls=result.api_calls, error=error)
         return result
 
-    def _run_stage(self, stage: list[Op], ids: _Ids, result: ApplyResult) -> None:
-        """Run a stage's steps in parallel lanes; each lane runs its steps in order.
-
-        Siblings created under one parent share a lane, because Moodle appends each new
-        competency after its siblings: created in source order, they need no reordering.
-        """
+    def _run_stage(self, stage: list[Op], ids: C, result: ApplyResult) -> None:
+        """Run a stage's steps in parallel lanes; each lane runs its steps in order."""
         lanes: dict[tuple[str, ...], list[Op]] = {}
         for op in stage:
-            lanes.setdefault(_lane(op), []).append(op)
+            lanes.setdefault(self.lane(op), []).append(op)
         workers = min(self.client.concurrency, len(lanes))
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
             futures = [pool.submit(self._run_lane, lane, ids) for lane in lanes.values()]
@@ -155,7 +164,7 @@ class Applier:
                     if self.progress:
                         self.progress(outcome.op, outcome.status)
 
-    def _run_lane(self, lane: list[Op], ids: _Ids) -> list[StepOutcome]:
+    def _run_lane(self, lane: list[Op], ids: C) -> list[StepOutcome]:
         outcomes = []
         for op in lane:
             outcomes.append(self._execute(op, ids))
@@ -168,26 +177,45 @@ class Applier:
         with store.session_scope(self.sessions) as session:
             store.record_step(session, run_id, op.op_id, op.kind, outcome.status,
                               lms_id=outcome.lms_id, detail={"detail": outcome.detail})
-            if outcome.status == "done" and isinstance(op, RelateCompetencies):
-                key = {"site": self.site, "kind": RELATED_KIND, "scope": op.framework,
-                       "external_id": op.idnumber}
-                if op.related:
-                    store.remember_object(session, lms_id=outcome.lms_id or 0, **key)
-                else:
-                    store.forget_object(session, **key)
-            if outcome.status == "done" and outcome.lms_id and isinstance(
-                    op, CreateFramework | CreateCompetency):
-                kind = "framework" if isinstance(op, CreateFramework) else "competency"
-                scope = "" if isinstance(op, CreateFramework) else op.framework
-                store.remember_object(session, site=self.site, kind=kind, scope=scope,
-                                      external_id=op.idnumber, lms_id=outcome.lms_id)
+            self.remember(session, outcome)
 
-    def _execute(self, op: Op, ids: _Ids) -> StepOutcome:
+    def _execute(self, op: Op, ids: C) -> StepOutcome:
         try:
-            return _HANDLERS[type(op)](self, op, ids)
+            return self.handlers[type(op)](self, op, ids)
         except (e.LmsError, KeyError) as exc:
             log.warning("%s failed: %s", op.op_id, exc)
             return StepOutcome(op, "failed", str(exc))
+
+
+class Applier(StagedApplier[_Ids]):
+    """Applies framework plans to one site, journaling into the store."""
+
+    def apply(self, plan: Plan, actual: dict[str, ActualFramework | None], *,
+              trigger: str = "cli") -> ApplyResult:
+        """Carry out ``plan``; ``actual`` is what Moodle holds now (for ids of unchanged
+        parents). Ctrl-C stops after recording the run as failed."""
+        return self.run(plan, _Ids(actual), trigger=trigger)
+
+    def lane(self, op: Op) -> tuple[str, ...]:
+        """Siblings created under one parent share a lane, because Moodle appends each new
+        competency after its siblings: created in source order, they need no reordering."""
+        return _lane(op)
+
+    def remember(self, session: Session, outcome: StepOutcome) -> None:
+        op = outcome.op
+        if outcome.status == "done" and isinstance(op, RelateCompetencies):
+            key = {"site": self.site, "kind": RELATED_KIND, "scope": op.framework,
+                   "external_id": op.idnumber}
+            if op.related:
+                store.remember_object(session, lms_id=outcome.lms_id or 0, **key)
+            else:
+                store.forget_object(session, **key)
+        if outcome.status == "done" and outcome.lms_id and isinstance(
+                op, CreateFramework | CreateCompetency):
+            kind = "framework" if isinstance(op, CreateFramework) else "competency"
+            scope = "" if isinstance(op, CreateFramework) else op.framework
+            store.remember_object(session, site=self.site, kind=kind, scope=scope,
+                                  external_id=op.idnumber, lms_id=outcome.lms_id)
 
     # -- one handler per operation kind -------------------------------------------------
 
@@ -277,6 +305,9 @@ _HANDLERS: dict[type[Op], Callable[[Applier, Any, _Ids], StepOutcome]] = {
     RelateCompetencies: Applier._relate,
     MissingCompetency: Applier._missing_competency,
 }
+
+
+Applier.handlers = _HANDLERS
 
 
 def _lane(op: Op) -> tuple[str, ...]:

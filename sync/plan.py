@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 PLAN_FORMAT = 1
 
@@ -131,6 +131,15 @@ OP_TYPES: dict[str, type[Op]] = {
     for cls in (CreateFramework, UpdateFramework, CreateCompetency, UpdateCompetency,
                 MoveCompetency, ReorderChildren, RelateCompetencies, MissingCompetency)
 }
+
+OpType = TypeVar("OpType", bound=type[Op])
+
+
+def register_op(cls: OpType) -> OpType:
+    """Class decorator: let :meth:`Plan.from_json` read an op kind defined in another package
+    (the skills map's course links use the same plans, journal and applier)."""
+    OP_TYPES[cls.kind] = cls
+    return cls
 
 
 def writes(op: Op) -> bool:

@@ -12,7 +12,6 @@ from lxml import etree
 from connector.sandbox.errors import MoodleError
 
 XML_HEADER = '<?xml version="1.0" encoding="UTF-8" ?>\n'
-_ENTITY = re.compile(r"&(?!(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]+|#x[0-9a-fA-F]+);)")
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -39,10 +38,6 @@ def php_json(value: object) -> str:
     text = json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":"))
     return text.replace("/", "\\/")
 
-
-def format_string(text: str) -> str:
-    """Moodle's ``format_string`` with default settings: strip tags, escape bare ampersands."""
-    return _ENTITY.sub("&amp;", _TAG.sub("", text))
 
 
 def html_to_text(text: str) -> str:

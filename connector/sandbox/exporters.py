@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.sandbox.encoding import ABSENT, format_string
+from connector.moodle.text import format_string
+from connector.sandbox.encoding import ABSENT
 from connector.sandbox.errors import MissingRecordError
 from connector.sandbox.state import Db
 

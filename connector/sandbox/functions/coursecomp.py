@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.sandbox.encoding import format_string
+from connector.moodle.text import format_string
 from connector.sandbox.errors import CodingError, PersistentError
 from connector.sandbox.exporters import competency, must_get, userdate
 from connector.sandbox.functions.frameworks import context_from_params

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.sandbox.encoding import format_string
+from connector.moodle.text import format_string
 from connector.sandbox.errors import CapabilityError, InvalidParameterError, MoodleError, PhpError
 from connector.sandbox.exporters import must_get
 from connector.sandbox.params import Multiple, Single, dflt, opt, req

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.sandbox.encoding import format_string
+from connector.moodle.text import format_string
 from connector.sandbox.errors import CapabilityError, MoodleError
 from connector.sandbox.exporters import must_get, user_details
 from connector.sandbox.params import Multiple, Single, opt, req

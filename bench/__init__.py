@@ -1,0 +1,24 @@
+"""Benchmarks of lms-sidecar, run with ``make bench`` (``python -m bench``); never by ``make test``.
+
+Each benchmark is a module with ``run(quick: bool) -> Report`` (see :mod:`bench.report`).
+``BENCHMARKS`` is the one registry: add a module here and ``python -m bench`` runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One registered benchmark: its name for ``--only``, its module, what it measures."""
+
+    name: str
+    module: str
+    summary: str
+
+
+BENCHMARKS: list[Benchmark] = [
+    Benchmark("framework_sync", "bench.framework_sync",
+              "competency framework sync against the sandbox with injected latency"),
+]

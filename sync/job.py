@@ -124,7 +124,7 @@ class FrameworkSync:
             raise StalePlanError(f"the plan was made for {plan.site}, not {self.site}")
         actual = read_frameworks(self.client, list(plan.basis))
         changed = [idnumber for idnumber, fingerprint in plan.basis.items()
-                   if (actual[idnumber].fingerprint() if actual[idnumber] else "") != fingerprint]
+                   if _fingerprint(actual[idnumber]) != fingerprint]
         if changed:
             raise StalePlanError(
                 f"Moodle changed since the plan was made ({', '.join(changed)}); "
@@ -145,3 +145,7 @@ class FrameworkSync:
                                  error="interrupted before it finished")
                 closed.append(run)
         return closed
+
+
+def _fingerprint(current: ActualFramework | None) -> str:
+    return current.fingerprint() if current is not None else ""

@@ -9,6 +9,7 @@ A function declares its parameters as a tree of :class:`Value`, :class:`Single` 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,7 +37,7 @@ class Value:
 class Single:
     """A structure with named keys (``external_single_structure``)."""
 
-    fields: dict[str, Spec] = field(default_factory=dict)
+    fields: Mapping[str, Spec] = field(default_factory=dict)
     presence: Presence = "required"
     default: object = None
 

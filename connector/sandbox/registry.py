@@ -7,7 +7,7 @@ the shared code in :mod:`connector.sandbox.params`, and calls the handler with a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ class Area:
     functions: dict[str, WsFunction] = field(default_factory=dict)
 
     def function(
-        self, name: str, params: dict[str, Spec], *, capability: str | None = None
+        self, name: str, params: Mapping[str, Spec], *, capability: str | None = None
     ) -> Callable[[Handler], Handler]:
         """Declare ``name`` with its parameters; ``capability`` names what non-admins lack."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -118,7 +119,7 @@ def apply(ctx: CliContext, plan_file: Path | None, sources: tuple[Path, ...], as
 
 
 @contextmanager
-def _progress(ctx: CliContext, quiet: bool) -> Iterator[object]:
+def _progress(ctx: CliContext, quiet: bool) -> Iterator[Callable[[Op, str], None] | None]:
     if quiet or not ctx.err.is_terminal:
         yield None
         return
@@ -216,7 +217,7 @@ def status(ctx: CliContext, limit: int, as_json: bool) -> None:
                    "calls"):
         table.add_column(column, no_wrap=True)
     for r in runs:
-        s = r["summary"]
+        s: dict[str, Any] = r["summary"]  # type: ignore[assignment]
         steps = f"{s.get('done', 0)}/{s.get('skipped', 0)}/{s.get('failed', 0)}"
         took = f"{r['seconds']:.1f} s" if r["seconds"] is not None else "—"
         style = {"succeeded": "green", "failed": "red"}.get(str(r["status"]), "yellow")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from connector.sandbox.errors import InvalidParameterError
-from connector.sandbox.params import Multiple, Single, dflt, req
+from connector.sandbox.params import Multiple, Single, Spec, dflt, req
 from connector.sandbox.registry import Area, Call
 
 area = Area("core_cohort")
 MANAGE = "Create, delete and move cohorts"
 TYPED = Single({"type": req("alphanumext"), "value": req("raw")})
-COHORT_FIELDS = {"categorytype": TYPED, "name": req(), "idnumber": dflt("raw", ""),
+COHORT_FIELDS: dict[str, Spec] = {"categorytype": TYPED, "name": req(), "idnumber": dflt("raw", ""),
                  "description": dflt("raw", ""), "descriptionformat": dflt("int", 1),
                  "visible": dflt("bool", True), "theme": dflt("text", "")}
 

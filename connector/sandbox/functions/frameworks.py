@@ -7,7 +7,7 @@ from typing import Any
 
 from connector.sandbox.errors import InvalidParameterError, MissingRecordError, PersistentError
 from connector.sandbox.exporters import framework, must_get
-from connector.sandbox.params import Single, dflt, opt, req
+from connector.sandbox.params import Single, Spec, dflt, opt, req
 from connector.sandbox.registry import Area, Call
 from connector.sandbox.state import Db
 
@@ -130,7 +130,7 @@ def delete_framework(call: Call, params: dict[str, Any]) -> bool:
     return True
 
 
-LIST_PARAMS = {
+LIST_PARAMS: dict[str, Spec] = {
     "sort": dflt("alphanumext", ""), "order": dflt("alphanumext", ""), "skip": dflt("int", 0),
     "limit": dflt("int", 0), "context": CONTEXT, "includes": dflt("alphanumext", "children"),
     "onlyvisible": dflt("bool", False), "query": dflt("raw", ""),

@@ -234,19 +234,21 @@ class SyncSettings(Section):
         "folders of them; relative paths are relative to the config file's folder.",
     )
     on_missing: Literal["leave", "hide", "delete"] = Field(
-        "leave",
+        default="leave",
         description="What to do with a competency that is in Moodle but no longer in the "
         "source: leave it (and list it in the plan), hide (frameworks only; Moodle cannot hide "
         "a single competency) or delete it (never one that Moodle reports as in use).",
     )
     schedule: str | None = Field(
-        "0 2 * * *",
+        default="0 2 * * *",
         description="When `sidecar serve` runs the sync: a cron expression (minute hour day "
         "month weekday), or null for never.",
     )
-    timezone: str = Field("UTC", description="Time zone of the schedule, e.g. Europe/Paris.")
+    timezone: str = Field(
+        default="UTC", description="Time zone of the schedule, e.g. Europe/Paris."
+    )
     misfire_grace_seconds: int = Field(
-        3600,
+        default=3600,
         ge=0,
         description="A run missed while the service was down is still made if it is at most "
         "this many seconds late.",
@@ -293,16 +295,195 @@ class FeatureSettings(Section):
     )
 
 
+class QuietHours(Section):
+    """A daily window in which no follow-up is sent (it waits until the window ends)."""
+
+    start: str = Field(default="20:00", description="Start of the quiet window, HH:MM.")
+    end: str = Field(default="08:00", description="End of the quiet window, HH:MM; may be on "
+                     "the next day (20:00 to 08:00 spans midnight).")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+                and len(minutes) == 2):
+            raise PydanticCustomError("clock_time", "expected a time of day such as 20:00", {})
+        return f"{int(hours):02d}:{minutes}"
+
+
+class CoachSettings(Section):
+    """The Moodle account that sends follow-up practice tasks to learners ("practice coach")."""
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="Web-service token of the coach account. Only from the environment variable "
+        "SIDECAR_FOLLOWUPS__COACH__TOKEN (or use token_file); never written in the config file. "
+        "The coach must be allowed to message learners (a site admin may message anyone; "
+        "otherwise Moodle refuses with msgid -1).",
+    )
+    token_file: Path | None = Field(
+        default=None,
+        description="File holding the coach's web-service token. A relative path is relative "
+        "to the config file's folder.",
+    )
+
+    _token_from_file: SecretStr | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _read_file(self) -> CoachSettings:
+        if self.token_file is not None:
+            self._token_from_file = _read_secret_file(self.token_file, "token_file", "token")
+        if self.token is not None and self.token_file is not None:
+            raise PydanticCustomError(
+                "secret_twice", "the coach token is set twice, by "
+                "SIDECAR_FOLLOWUPS__COACH__TOKEN and by followups.coach.token_file; keep one",
+                {"field": "token_file"})
+        return self
+
+    @property
+    def resolved_token(self) -> SecretStr | None:
+        """The coach's token, from the environment or `token_file`; None when not given."""
+        return self.token if self.token is not None else self._token_from_file
+
+
+class FollowupSettings(Section):
+    """Follow-up practice after a course completion: plans, spacing, sending rules, the page."""
+
+    plans_file: Path | None = Field(
+        default=None,
+        description="YAML file of follow-up plans (courses/competencies -> practice tasks); "
+        "relative to the config file's folder. No file: no follow-ups are scheduled.",
+    )
+    spacing_days: list[int] = Field(
+        default_factory=lambda: [2, 7, 21, 60],
+        min_length=1,
+        description="Default days after the completion on which the tasks fall due; a plan may "
+        "set its own. FSRS adapts the later ones to the learner's answers within these bounds.",
+    )
+    working_days_only: bool = Field(
+        default=False, description="Move a due date that falls on a Saturday or Sunday to Monday."
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone for quiet hours and the daily cap when the learner's Moodle "
+        "profile has none (Moodle's 99: the server's zone).",
+    )
+    quiet_hours: QuietHours | None = Field(
+        default_factory=QuietHours,
+        description="No messages in this daily window (learner's time zone); null for none.",
+    )
+    daily_cap: int = Field(
+        default=1, ge=1, le=50, description="Most follow-up messages one learner gets a day."
+    )
+    max_repeats: int = Field(
+        default=2, ge=0, le=10,
+        description="How often a task answered 'not yet' is sent again before moving on.",
+    )
+    coach: CoachSettings = Field(
+        default_factory=CoachSettings, description="The account that sends the tasks."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Public address of `sidecar serve` as learners reach it, e.g. "
+        "https://sidecar.example.org; the learner's answer links start with it.",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs learner links. Only from the environment variable "
+        "SIDECAR_FOLLOWUPS__LINK_SECRET (or use link_secret_file).",
+    )
+    link_secret_file: Path | None = Field(
+        default=None, description="File holding the key that signs learner links."
+    )
+    link_max_age_days: int = Field(
+        default=30, ge=1, le=365, description="Days a learner's answer link stays valid."
+    )
+    calendar_events: bool = Field(
+        default=False,
+        description="Also create a calendar event per task. Moodle puts a `user` event in the "
+        "calendar of the token's own user (the coach), never the learner's, so this only "
+        "gives the coach an agenda; off by default.",
+    )
+    check_enrolment: bool = Field(
+        default=True,
+        description="Before sending, stop a sequence whose learner is suspended or no "
+        "longer enrolled in the course.",
+    )
+    stop_when_proficient: bool = Field(
+        default=True,
+        description="Stop a sequence once its competency is rated proficient in one of the "
+        "learner's learning plans.",
+    )
+    batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Tasks claimed and sent per web-service call."
+    )
+    sending_lease_seconds: int = Field(
+        default=600, ge=1,
+        description="A task still marked as being sent after this long is looked up in Moodle "
+        "(did the message arrive?) before it is sent again.",
+    )
+    dispatch_interval_seconds: int = Field(
+        default=60, ge=5, description="How often `sidecar serve` sends due tasks."
+    )
+    intake_interval_seconds: int = Field(
+        default=30, ge=5, description="How often `sidecar serve` turns new completions into "
+        "follow-up sequences."
+    )
+
+    _link_secret_from_file: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("spacing_days")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value) or value != sorted(set(value)):
+            raise PydanticCustomError(
+                "spacing", "expected whole days, at least 1, strictly increasing, such as "
+                "[2, 7, 21, 60]", {})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return SyncSettings._zone(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise PydanticCustomError(
+                "public_url", "expected an http(s) address such as https://sidecar.example.org",
+                {})
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _read_secret(self) -> FollowupSettings:
+        if self.link_secret_file is not None:
+            self._link_secret_from_file = _read_secret_file(
+                self.link_secret_file, "link_secret_file", "link secret")
+        return self
+
+    @property
+    def resolved_link_secret(self) -> SecretStr | None:
+        """The link-signing key, from the environment or `link_secret_file`; else None."""
+        if self.link_secret is not None:
+            return self.link_secret
+        return self._link_secret_from_file
+
+
 class ServerSettings(Section):
     """`sidecar serve`: where it listens and how many worker processes it runs."""
 
     host: str = Field(
-        "127.0.0.1",
+        default="127.0.0.1",
         description="Address to listen on; 127.0.0.1 behind a reverse proxy, 0.0.0.0 for all.",
     )
-    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port to listen on.")
     workers: int = Field(
-        1, ge=1, le=64, description="Worker processes (gunicorn); 1 suits a small site."
+        default=1, ge=1, le=64, description="Worker processes (gunicorn); 1 suits a small site."
     )
 
 
@@ -353,6 +534,10 @@ class Settings(BaseSettings):
     )
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Which features are switched on."
+    )
+    followups: FollowupSettings = Field(
+        default_factory=FollowupSettings,
+        description="Follow-up practice tasks after course completions.",
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="How `sidecar serve` listens."

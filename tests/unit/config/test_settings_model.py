@@ -179,7 +179,8 @@ def test_every_key_is_explained_in_the_starter_file() -> None:
     ]
     assert missing == []
     # Secrets appear only as the environment variable to set.
-    assert secrets == {"lms.token", "lms.password"}
+    assert secrets == {"lms.token", "lms.password", "followups.coach.token",
+                       "followups.link_secret"}
     for key in secrets:
         assert env_var_for(tuple(key.split("."))) in starter
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,39 +25,64 @@ from connector.sandbox.state import Db
 DEFAULT_DB = Path("sandbox.sqlite3")
 
 
-@click.group()
-def sandbox() -> None:
-    """A Moodle-compatible sandbox site on 127.0.0.1 (the default LMS of the demo and tests)."""
+def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of `sidecar sandbox` and `sidecar sandbox serve` (one definition)."""
+    for option in reversed([
+        click.option("--port", default=8081, show_default=True, help="Port on 127.0.0.1."),
+        click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                     default=DEFAULT_DB, show_default=True,
+                     help="SQLite file; created and seeded when missing, reused when present."),
+        click.option("--token", envvar="SIDECAR_SANDBOX_TOKEN",
+                     help="Admin token to accept (default: a random one, printed once)."),
+        click.option("--blank", is_flag=True,
+                     help="A blank Moodle site instead of the seeded company."),
+        click.option("--max-input-vars", default=1000, show_default=True,
+                     help="PHP max_input_vars: longer forms are silently cut."),
+        click.option("--debug", is_flag=True,
+                     help="Developer debugging: debuginfo in error bodies."),
+        click.option("--latency", default="0", show_default=True,
+                     help="Milliseconds per call: a fixed value or MIN-MAX for a random one."),
+        click.option("--error-rate", default=0.0, show_default=True,
+                     help="Share of calls with a 5xx."),
+        click.option("--timeout-rate", default=0.0, show_default=True,
+                     help="Share of calls that hang longer than --timeout-seconds."),
+        click.option("--timeout-seconds", default=30.0, show_default=True),
+        click.option("--reset-rate", default=0.0, show_default=True,
+                     help="Share of calls whose connection is closed without an answer."),
+        click.option("--ratelimit-rate", default=0.0, show_default=True,
+                     help="Share of calls answered 429 with Retry-After."),
+        click.option("--retry-after", default=1, show_default=True),
+        click.option("--fault-seed", type=int, default=None,
+                     help="Make injected faults repeatable."),
+    ]):
+        command = option(command)
+    return command
+
+
+@click.group(invoke_without_command=True)
+@_serve_options
+@click.pass_context
+def sandbox(ctx: click.Context, /, **options: Any) -> None:
+    """A Moodle-compatible sandbox site on 127.0.0.1 (the default LMS of the demo and tests).
+
+    `sidecar sandbox --port 8081` serves it (the same as `sidecar sandbox serve`);
+    `sidecar sandbox dump` prints what is in it.
+    """
+    if ctx.invoked_subcommand is None:
+        _serve(**options)
 
 
 @sandbox.command()
-@click.option("--port", default=8081, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_DB, show_default=True,
-              help="SQLite file; created and seeded when missing, reused when present.")
-@click.option("--token", envvar="SIDECAR_SANDBOX_TOKEN",
-              help="Admin token to accept (default: a random one, printed once).")
-@click.option("--blank", is_flag=True, help="A blank Moodle site instead of the seeded company.")
-@click.option("--max-input-vars", default=1000, show_default=True,
-              help="PHP max_input_vars: longer forms are silently cut.")
-@click.option("--debug", is_flag=True, help="Developer debugging: debuginfo in error bodies.")
-@click.option("--latency", default="0", show_default=True,
-              help="Milliseconds per call: a fixed value or MIN-MAX for a random one.")
-@click.option("--error-rate", default=0.0, show_default=True, help="Share of calls with a 5xx.")
-@click.option("--timeout-rate", default=0.0, show_default=True,
-              help="Share of calls that hang longer than --timeout-seconds.")
-@click.option("--timeout-seconds", default=30.0, show_default=True)
-@click.option("--reset-rate", default=0.0, show_default=True,
-              help="Share of calls whose connection is closed without an answer.")
-@click.option("--ratelimit-rate", default=0.0, show_default=True,
-              help="Share of calls answered 429 with Retry-After.")
-@click.option("--retry-after", default=1, show_default=True)
-@click.option("--fault-seed", type=int, default=None, help="Make injected faults repeatable.")
-def serve(port: int, db_path: Path, token: str | None, blank: bool, max_input_vars: int,
+@_serve_options
+def serve(**options: Any) -> None:
+    """Serve the sandbox until Ctrl-C."""
+    _serve(**options)
+
+
+def _serve(port: int, db_path: Path, token: str | None, blank: bool, max_input_vars: int,
           debug: bool, latency: str, error_rate: float, timeout_rate: float,
           timeout_seconds: float, reset_rate: float, ratelimit_rate: float, retry_after: int,
           fault_seed: int | None) -> None:
-    """Serve the sandbox until Ctrl-C."""
     low, _, high = latency.partition("-")
     try:
         faults = FaultConfig(

@@ -206,3 +206,20 @@ def test_cli_dump_prints_state_and_json(tmp_path: Path) -> None:
     as_json = runner.invoke(sandbox, ["dump", "--db", str(db), "--json"])
     assert json.loads(as_json.output)["frameworks"][0]["idnumber"] == "SAFE"
     assert runner.invoke(sandbox, ["serve", "--error-rate", "3"]).exit_code == 2
+
+
+def test_sidecar_sandbox_without_a_subcommand_serves(monkeypatch, tmp_path):
+    """`sidecar sandbox --port 8081` serves, as `sidecar sandbox serve --port 8081` does."""
+    from click.testing import CliRunner
+
+    from sidecar.commands import sandbox as command
+
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr(command, "_serve", lambda **options: served.append(options))
+    result = CliRunner().invoke(command.sandbox, ["--port", "8099", "--db",
+                                                  str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 0, result.output
+    assert served and served[0]["port"] == 8099
+    served.clear()
+    CliRunner().invoke(command.sandbox, ["serve", "--port", "8098"])
+    assert served[0]["port"] == 8098

@@ -284,6 +284,59 @@ class SyncSettings(Section):
         return value
 
 
+class SkillsMapSettings(Section):
+    """Course-to-competency links: the mapping file, suggestions and how they are approved."""
+
+    mapping_file: Path | None = Field(
+        default=None,
+        description="The mapping file (YAML or CSV) of course-to-competency links that "
+        "`sidecar map plan` / `apply` carry out and `sidecar map review` adds accepted "
+        "suggestions to; a relative path is relative to the config file's folder.",
+    )
+    threshold: float = Field(
+        default=0.15, ge=0, le=1,
+        description="Lowest score (cosine similarity, 0 to 1) of a suggestion worth proposing.",
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per framework idnumber, a threshold that replaces `threshold`; "
+        "`sidecar map review --tune` reports the one past decisions would pick.",
+    )
+    top_k: int = Field(
+        default=3, ge=1, le=50,
+        description="Most suggestions proposed per course and framework.",
+    )
+    method: Literal["tfidf", "embeddings", "auto"] = Field(
+        default="auto",
+        description="How texts are compared: tfidf (built in), embeddings (needs the "
+        "optional extra `embeddings`), or auto (embeddings blended in when installed).",
+    )
+    auto_accept: bool = Field(
+        default=False,
+        description="Accept suggestions at or above `auto_accept_threshold` without a "
+        "person (each one is still written to the audit log as accepted by auto-accept).",
+    )
+    auto_accept_threshold: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Score from which suggestions are accepted when `auto_accept` is on.",
+    )
+    reviewer: str | None = Field(
+        default=None,
+        description="Name recorded in the audit log for review decisions; empty means the "
+        "operating-system user running `sidecar map review`.",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _scores(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not 0 <= v <= 1]
+        if bad:
+            raise PydanticCustomError(
+                "threshold", "expected scores between 0 and 1 (for {keys})",
+                {"keys": ", ".join(bad)})
+        return value
+
+
 class FeatureSettings(Section):
     """Which features are switched on; each one needs certain web-service functions."""
 
@@ -531,6 +584,10 @@ class Settings(BaseSettings):
     )
     sync: SyncSettings = Field(
         default_factory=SyncSettings, description="The competency framework sync."
+    )
+    skills_map: SkillsMapSettings = Field(
+        default_factory=SkillsMapSettings,
+        description="Course-to-competency links, suggestions and their approval.",
     )
     features: FeatureSettings = Field(
         default_factory=FeatureSettings, description="Which features are switched on."

@@ -272,3 +272,61 @@ class AuditEntry(Base):
     def __repr__(self) -> str:
         return (f"AuditEntry(id={self.id!r}, actor={self.actor!r}, action={self.action!r}, "
                 f"subject={self.subject!r})")
+
+
+class InboxStatus(StrEnum):
+    """Where an inbox event stands: new, claimed by a worker, or finished one way or another."""
+
+    NEW = "new"
+    CLAIMED = "claimed"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class InboxEvent(Base):
+    """One event received by webhook or found by reconciliation, committed before the 2xx.
+
+    ``dedupe_key`` is source-independent (a completion is ``completion:<course>:<user>:<minute>``),
+    so a redelivery or the same completion found by polling creates nothing new; ``(source,
+    event_id)`` catches a sender's redelivery of one id.
+    """
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        UniqueConstraint("source", "event_id"),
+        CheckConstraint(_one_of("status", InboxStatus), name="status"),
+        Index(None, "status", "id"),
+        Index(None, "course_id", "user_id"),
+        Index(None, "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.NEW.value)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return (f"InboxEvent(id={self.id!r}, source={self.source!r}, "
+                f"event_id={self.event_id!r}, status={self.status!r})")
+
+
+class Watermark(Base):
+    """How far a periodic job has looked (e.g. completion reconciliation per report or course)."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    position: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

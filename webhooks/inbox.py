@@ -1,0 +1,289 @@
+"""The inbox: every event received or found, committed before the sender gets its 2xx.
+
+This is the interface between completion events in (the receiver, reconciliation) and the
+follow-up work out: the outbound side calls :func:`claim_new_completions` for
+:class:`CompletionEvent` values and reports back with :func:`mark_processed`.
+
+Every function takes the caller's ``Session`` and never commits: the caller's
+``store.session_scope`` decides. Deduplication is source-independent: one completion is one row
+whether it came by Standard Webhooks, Totara, Moodle's local_webhooks, tool_trigger or polling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.models import InboxEvent, InboxStatus, Watermark, utcnow
+from webhooks.errors import InboxError
+
+#: The event type every source's course completion is normalised to.
+COURSE_COMPLETED = "course_completed"
+#: Two completions of one course by one learner this close together are one completion: the
+#: paths disagree on the time (Moodle's event carries when the cron ran, polling when the last
+#: criterion was met, the report rounds to the minute).
+DEFAULT_DEDUPE_WINDOW = timedelta(hours=24)
+#: A claim not finished within this time (the worker died) is handed out again.
+DEFAULT_CLAIM_LEASE = timedelta(minutes=15)
+#: Largest stored payload (JSON characters); a larger one is kept as its size and digest only.
+MAX_STORED_PAYLOAD = 16_384
+FINAL_STATUSES = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class CompletionEvent:
+    """A learner completed a course: what the outbound side schedules follow-ups from.
+
+    ``userid`` and ``courseid`` are the LMS's ids; ``completed_at`` is timezone-aware UTC.
+    """
+
+    inbox_id: int
+    source: str
+    userid: int
+    courseid: int
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """An event as a source delivered it, normalised; not stored yet.
+
+    A completion has ``event_type == COURSE_COMPLETED`` and all of ``courseid``, ``userid`` and
+    ``completed_at``; anything else is recorded as ignored.
+    """
+
+    source: str
+    event_type: str
+    event_id: str | None = None
+    courseid: int | None = None
+    userid: int | None = None
+    completed_at: datetime | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_completion(self) -> bool:
+        return (self.event_type == COURSE_COMPLETED and self.courseid is not None
+                and self.userid is not None and self.completed_at is not None)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an event did: its inbox row, and whether that row is new."""
+
+    inbox_id: int
+    created: bool
+    status: str
+
+
+def completion_key(courseid: int, userid: int, completed_at: datetime) -> str:
+    """The dedupe key of a completion: course, learner, and the minute it happened (UTC)."""
+    minute = int(completed_at.timestamp()) // 60 * 60
+    return f"completion:{courseid}:{userid}:{minute}"
+
+
+def _other_key(event: IncomingEvent) -> str:
+    if event.event_id:
+        ident = event.event_id
+    else:
+        text = json.dumps(event.payload, sort_keys=True, default=str)
+        ident = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"event:{event.source}:{ident}"[:255]
+
+
+def bounded_payload(payload: Mapping[str, Any], limit: int = MAX_STORED_PAYLOAD) -> dict[str, Any]:
+    """``payload`` as stored: itself when its JSON is at most ``limit`` characters, else a stub
+    with its size and SHA-256 (the inbox must not grow by whatever a sender posts)."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    if len(text) <= limit:
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded
+    return {"truncated": True, "chars": len(text),
+            "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def record_event(
+    session: Session,
+    event: IncomingEvent,
+    *,
+    now: datetime | None = None,
+    window: timedelta = DEFAULT_DEDUPE_WINDOW,
+    status: InboxStatus | None = None,
+    detail: str | None = None,
+) -> Recorded:
+    """Store ``event`` unless it is already in the inbox; returns its row and whether it is new.
+
+    A completion duplicates an earlier one with the same key, the same ``(source, event_id)``, or
+    the same course and learner within ``window``; anything else duplicates an earlier event of
+    the same source and id (or identical payload when the source has no ids). Events that are not
+    completions are stored as ignored. ``status`` and ``detail`` override the status of a new row
+    (reconciliation records completions from before its window as ignored). Flushes, so the
+    database's constraints are checked here; race-free on SQLite (writers serialised by
+    ``BEGIN IMMEDIATE``) and PostgreSQL (a transaction lock per course and learner).
+    """
+    now = now or utcnow()
+    if event.is_completion:
+        assert event.courseid is not None and event.userid is not None
+        assert event.completed_at is not None
+        key = completion_key(event.courseid, event.userid, event.completed_at)
+        _lock_pair(session, event.courseid, event.userid)
+        near = _near_completion(session, event.courseid, event.userid, event.completed_at, window)
+        if near is not None:
+            return Recorded(near[0], False, near[1])
+        chosen = status or InboxStatus.NEW
+    else:
+        key = _other_key(event)
+        chosen = status or InboxStatus.IGNORED
+        detail = detail or f"event type {event.event_type!r} is not handled"
+    values: dict[str, Any] = {
+        "source": event.source, "event_id": event.event_id, "dedupe_key": key,
+        "event_type": event.event_type[:255], "course_id": event.courseid,
+        "user_id": event.userid, "completed_at": event.completed_at, "received_at": now,
+        "status": chosen.value, "detail": detail, "payload": bounded_payload(event.payload),
+        "processed_at": now if chosen in FINAL_STATUSES else None,
+    }
+    statement = (_insert(session).values(**values).on_conflict_do_nothing()
+                 .returning(InboxEvent.id))
+    inserted = session.execute(statement).scalar_one_or_none()
+    if inserted is not None:
+        return Recorded(inserted, True, chosen.value)
+    return _existing(session, key, event)
+
+
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(InboxEvent)
+    if dialect == "sqlite":
+        return sqlite.insert(InboxEvent)
+    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _lock_pair(session: Session, courseid: int, userid: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"inbox:{courseid}:{userid}".encode()).digest()
+        session.execute(select(func.pg_advisory_xact_lock(
+            int.from_bytes(digest[:8], "big", signed=True))))
+
+
+def _near_completion(session: Session, courseid: int, userid: int, at: datetime,
+                     window: timedelta) -> tuple[int, str] | None:
+    row = session.execute(
+        select(InboxEvent.id, InboxEvent.status)
+        .where(InboxEvent.course_id == courseid, InboxEvent.user_id == userid,
+               InboxEvent.event_type == COURSE_COMPLETED,
+               InboxEvent.completed_at.between(at - window, at + window))
+        .order_by(InboxEvent.id).limit(1)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _existing(session: Session, key: str, event: IncomingEvent) -> Recorded:
+    condition = InboxEvent.dedupe_key == key
+    if event.event_id is not None:
+        condition = or_(condition, and_(InboxEvent.source == event.source,
+                                        InboxEvent.event_id == event.event_id))
+    row = session.execute(select(InboxEvent.id, InboxEvent.status).where(condition)
+                          .order_by(InboxEvent.id).limit(1)).first()
+    if row is None:  # pragma: no cover - the conflicting row cannot vanish inside the transaction
+        raise InboxError(f"event {event.event_id or key} conflicted with a row that is gone")
+    return Recorded(row[0], False, row[1])
+
+
+def claim_new_completions(
+    session: Session, limit: int, *, now: datetime | None = None,
+    lease: timedelta = DEFAULT_CLAIM_LEASE,
+) -> list[CompletionEvent]:
+    """Claim up to ``limit`` new completions, oldest first, and return them.
+
+    The rows are marked claimed in the caller's transaction: commit it, do the work, then call
+    :func:`mark_processed` for each. A claim older than ``lease`` (its worker died) is handed out
+    again. Two claimers never get the same row: PostgreSQL skips rows another transaction has
+    locked (``FOR UPDATE SKIP LOCKED``), SQLite serialises writers.
+    """
+    if limit < 1:
+        return []
+    now = now or utcnow()
+    statement = (
+        select(InboxEvent)
+        .where(InboxEvent.event_type == COURSE_COMPLETED,
+               or_(InboxEvent.status == InboxStatus.NEW.value,
+                   and_(InboxEvent.status == InboxStatus.CLAIMED.value,
+                        InboxEvent.claimed_at < now - lease)))
+        .order_by(InboxEvent.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    rows = list(session.scalars(statement))
+    if not rows:
+        return []
+    session.execute(update(InboxEvent).where(InboxEvent.id.in_([r.id for r in rows]))
+                    .values(status=InboxStatus.CLAIMED.value, claimed_at=now)
+                    .execution_options(synchronize_session=False))
+    session.flush()
+    return [CompletionEvent(inbox_id=r.id, source=r.source, userid=r.user_id or 0,
+                            courseid=r.course_id or 0, completed_at=_aware(r.completed_at))
+            for r in rows]
+
+
+def _aware(value: datetime | None) -> datetime:
+    assert value is not None  # completions always carry their time (record_event checks)
+    return value
+
+
+def mark_processed(session: Session, inbox_id: int, status: InboxStatus | str,
+                   detail: str | None = None, *, now: datetime | None = None) -> None:
+    """Record how the work on inbox row ``inbox_id`` ended: processed, ignored or failed.
+
+    Raises:
+        InboxError: no such row, or ``status`` is not one of the three final statuses.
+    """
+    try:
+        final = InboxStatus(status)
+    except ValueError as exc:
+        raise InboxError(f"status {status!r} is not one of processed, ignored, failed") from exc
+    if final not in FINAL_STATUSES:
+        raise InboxError(f"status {final.value!r} is not one of processed, ignored, failed")
+    result = session.execute(
+        update(InboxEvent).where(InboxEvent.id == inbox_id)
+        .values(status=final.value, detail=detail, processed_at=now or utcnow())
+        .execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 1) == 0:
+        raise InboxError(f"no inbox event with id {inbox_id}")
+
+
+def recent_events(session: Session, limit: int = 20,
+                  statuses: Sequence[str] = ()) -> list[InboxEvent]:
+    """The latest inbox rows, newest first, optionally only those of the given statuses."""
+    statement = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+    if statuses:
+        statement = statement.where(InboxEvent.status.in_(list(statuses)))
+    return list(session.scalars(statement))
+
+
+def learners_with_completion(session: Session, courseid: int) -> set[int]:
+    """The learners of ``courseid`` with any completion in the inbox (polling skips them)."""
+    return set(session.scalars(
+        select(InboxEvent.user_id).where(InboxEvent.course_id == courseid,
+                                         InboxEvent.event_type == COURSE_COMPLETED)
+        .distinct()).all()) - {None}  # type: ignore[arg-type]
+
+
+def get_watermark(session: Session, name: str) -> datetime | None:
+    """How far the job ``name`` has looked, or None before its first run."""
+    return session.scalar(select(Watermark.position).where(Watermark.name == name))
+
+
+def set_watermark(session: Session, name: str, position: datetime) -> None:
+    """Record that the job ``name`` has looked up to ``position`` (never moves it back)."""
+    current = session.get(Watermark, name, with_for_update=True)
+    if current is None:
+        session.add(Watermark(name=name, position=position, updated_at=utcnow()))
+    elif position > current.position:
+        current.position = position
+    session.flush()

@@ -330,3 +330,134 @@ class Watermark(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     position: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# --- Follow-up practice (migration 0004) ---
+
+
+class SequenceState(StrEnum):
+    """Where a learner's follow-up sequence stands; only `active` ones are sent."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(StrEnum):
+    """Where one practice task stands. `sending` may have reached the LMS: it is looked up
+    there before it is sent again."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class FollowupSequence(Base):
+    """The follow-up practice of one learner after one course, by one plan (one row each)."""
+
+    __tablename__ = "followup_sequences"
+    __table_args__ = (
+        UniqueConstraint("site", "learner_id", "course_id", "plan_id"),
+        CheckConstraint(_one_of("state", SequenceState), name="state"),
+        Index(None, "site", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[int] = mapped_column(Integer)
+    learner_name: Mapped[str] = mapped_column(String(255), default="")
+    learner_firstname: Mapped[str] = mapped_column(String(255), default="")
+    learner_timezone: Mapped[str | None] = mapped_column(String(64))
+    course_id: Mapped[int] = mapped_column(Integer)
+    course_shortname: Mapped[str] = mapped_column(String(255), default="")
+    course_name: Mapped[str] = mapped_column(String(255), default="")
+    competency: Mapped[str | None] = mapped_column(String(255))
+    competency_id: Mapped[int | None] = mapped_column(Integer)
+    competency_name: Mapped[str] = mapped_column(String(255), default="")
+    plan_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=SequenceState.ACTIVE.value)
+    stop_reason: Mapped[str | None] = mapped_column(String(255))
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    inbox_id: Mapped[int | None] = mapped_column(Integer)
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    tasks: Mapped[list[FollowupTask]] = relationship(
+        back_populates="sequence", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="FollowupTask.id")
+
+    def __repr__(self) -> str:
+        return (f"FollowupSequence(id={self.id!r}, learner_id={self.learner_id!r}, "
+                f"course_id={self.course_id!r}, plan_id={self.plan_id!r}, state={self.state!r})")
+
+
+class FollowupTask(Base):
+    """One practice task message to send (or sent): text, due time, claim and LMS message id."""
+
+    __tablename__ = "followup_tasks"
+    __table_args__ = (
+        UniqueConstraint("sequence_id", "task_index", "attempt"),
+        UniqueConstraint("clientmsgid"),
+        CheckConstraint(_one_of("status", TaskStatus), name="status"),
+        Index(None, "status", "due_at"),
+        Index(None, "learner_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sequence_id: Mapped[int] = mapped_column(
+        ForeignKey("followup_sequences.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(Integer)
+    task_index: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    clientmsgid: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.SCHEDULED.value)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    msgid: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    sequence: Mapped[FollowupSequence] = relationship(back_populates="tasks")
+
+    def __repr__(self) -> str:
+        return (f"FollowupTask(id={self.id!r}, sequence_id={self.sequence_id!r}, "
+                f"task_index={self.task_index!r}, attempt={self.attempt!r}, "
+                f"status={self.status!r})")
+
+
+class FollowupAnswer(Base):
+    """The learner's answer to one task (one per task) and the FSRS rating it became."""
+
+    __tablename__ = "followup_answers"
+    __table_args__ = (UniqueConstraint("task_id"), Index(None, "sequence_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("followup_tasks.id", ondelete="CASCADE"))
+    sequence_id: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FollowupOptOut(Base):
+    """A learner who asked for no more follow-up practice from this site."""
+
+    __tablename__ = "followup_optouts"
+    __table_args__ = (UniqueConstraint("site", "learner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    source: Mapped[str] = mapped_column(String(32), default="learner")

@@ -10,10 +10,11 @@ from sidecar.commands.frameworks import apply, plan, pull, status
 from sidecar.commands.init import init
 from sidecar.commands.sandbox import sandbox
 from sidecar.commands.serve import serve
+from sidecar.commands.skills import audit, map_group
 from sidecar.context import CliContext
 
-COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, serve, sandbox,
-                                 demo]
+COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, map_group, audit,
+                                 serve, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

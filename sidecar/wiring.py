@@ -17,6 +17,8 @@ from connector.moodle.client import MoodleClient
 from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken, Timeouts
 from connector.pacing import RateLimiter
 from connector.retry import RetryPolicy
+from skills_map.job import SkillsMap
+from skills_map.review import SuggestOptions
 from sync.job import FrameworkSync
 from sync.planner import PlanOptions
 
@@ -74,3 +76,21 @@ def build_framework_sync(
     action = on_missing or settings.sync.on_missing
     return FrameworkSync(client=client, engine=engine, site=settings.lms.url, sources=chosen,
                          options=PlanOptions(on_missing=action))  # type: ignore[arg-type]
+
+
+def build_skills_map(settings: Settings, client: MoodleClient, engine: Engine,
+                     mapping_file: Path | None = None) -> SkillsMap:
+    """The skills-map job: the mapping file from the command line, else the config."""
+    return SkillsMap(client=client, engine=engine, site=settings.lms.url,
+                     mapping_file=mapping_file or settings.skills_map.mapping_file)
+
+
+def suggest_options(settings: Settings, *, top_k: int | None = None,
+                    threshold: float | None = None) -> SuggestOptions:
+    """How suggestions are chosen: the config, with command-line overrides."""
+    section = settings.skills_map
+    return SuggestOptions(
+        default_threshold=section.threshold if threshold is None else threshold,
+        thresholds=dict(section.thresholds), top_k=top_k or section.top_k,
+        method=section.method, auto_accept=section.auto_accept,
+        auto_accept_threshold=section.auto_accept_threshold)

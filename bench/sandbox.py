@@ -42,10 +42,14 @@ class SandboxProcess:
     def start(self) -> SandboxProcess:
         """Start the child and wait for its address. Raises RuntimeError if it never answers."""
         self._process.start()
-        if not self._conn.poll(START_TIMEOUT):
+        try:
+            if not self._conn.poll(START_TIMEOUT):
+                raise EOFError
+            self.url, self.admin_token = self._conn.recv()
+        except EOFError:
             self._process.kill()
-            raise RuntimeError("the sandbox process did not start")
-        self.url, self.admin_token = self._conn.recv()
+            raise RuntimeError("the sandbox process did not start (see its traceback above)"
+                               ) from None
         return self
 
     def stop(self) -> None:

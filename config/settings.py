@@ -34,6 +34,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.webhooks import WebhookSettings
+
 ENV_PREFIX = "SIDECAR_"
 ENV_NESTED_DELIMITER = "__"
 DEFAULT_STORE_URL = "sqlite:///sidecar.sqlite"
@@ -595,6 +597,10 @@ class Settings(BaseSettings):
     followups: FollowupSettings = Field(
         default_factory=FollowupSettings,
         description="Follow-up practice tasks after course completions.",
+    )
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings,
+        description="Completion events in: webhook senders, limits and reconciliation.",
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="How `sidecar serve` listens."

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config import Settings
 from connector.errors import LmsError
 from sidecar.wiring import build_client, open_store
+from webhooks.receiver import create_blueprint as webhook_receiver
 
 health = Blueprint("health", __name__)
 
@@ -33,8 +34,10 @@ class Services:
 def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
     """Build the app for ``settings``; the store is opened (and migrated) unless given."""
     app = Flask("sidecar")
-    app.extensions["sidecar"] = Services(settings, engine or open_store(settings))
+    shared = Services(settings, engine or open_store(settings))
+    app.extensions["sidecar"] = shared
     app.register_blueprint(health)
+    app.register_blueprint(webhook_receiver(settings.webhooks, shared.engine))
     return app
 
 

@@ -19,9 +19,9 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.reason}"
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        field = f", {self.field}" if self.field else ""
+        return f"{where}{field}: {self.reason}"
 
 
 class MappingError(SkillsMapError):

@@ -21,4 +21,6 @@ class Benchmark:
 BENCHMARKS: list[Benchmark] = [
     Benchmark("framework_sync", "bench.framework_sync",
               "competency framework sync against the sandbox with injected latency"),
+    Benchmark("suggestions", "bench.suggestions",
+              "skills-map suggestion quality (precision@1, precision@3, recall) on labels"),
 ]

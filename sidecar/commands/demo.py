@@ -74,7 +74,9 @@ def demo(workdir: Path, sources: Path) -> None:
         config.write_text(
             f"lms:\n  url: {site.url}\n  concurrency: 4\n"
             f"store:\n  url: sqlite:///sidecar.sqlite\n"
-            f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n",
+            f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n"
+            f"skills_map:\n  mapping_file: skills-map.yaml\n  method: tfidf\n"
+            f"  reviewer: demo-admin\n",
             encoding="utf-8")
         os.environ["SIDECAR_LMS__TOKEN"] = site.admin_token
         run = _Demo(console, config)
@@ -91,12 +93,45 @@ def demo(workdir: Path, sources: Path) -> None:
         run.run("Pull a framework back out of the LMS as CASE JSON",
                 ["pull", "LEAD-FB", "--format", "case", "--out", str(pulled)])
         run.run("The store remembers every run", ["status"])
+        _skills_map(run, config, workdir)
         console.print(Rule("[bold]What the sandbox LMS now holds"))
         with site.state.transaction() as db:
             render_dump(dump_state(db), console)
     _summary(console, run.steps)
     if not all(step.ok for step in run.steps):
         raise click.exceptions.Exit(1)
+
+
+def _skills_map(run: _Demo, config: Path, workdir: Path) -> None:
+    """Suggest links, accept the best per course and reject one, link them, show coverage."""
+    run.run("Suggest which competencies each course builds (nothing is sent)",
+            ["map", "suggest", "--top-k", "1"])
+    accept, reject = _pick_suggestions(config)
+    review = [arg for number in accept for arg in ("--accept", str(number))]
+    run.run("A person accepts some suggestions and rejects one (audited)",
+            ["map", "review", *review, "--reject", str(reject)])
+    run.run("What the mapping file would change in Moodle", ["map", "plan"], expected=(2,))
+    run.run("Link the courses", ["map", "apply"])
+    run.run("Run it again: nothing to do", ["map", "plan"], expected=(0,))
+    run.run("Coverage: competencies no course builds, courses that build none",
+            ["map", "coverage", "--svg", str(workdir / "coverage.svg")])
+    run.run("Every decision is in the audit log", ["audit", "--since", "1d"])
+
+
+def _pick_suggestions(config: Path) -> tuple[list[int], int]:
+    """The demo's reviewer: the best suggestion of the first courses, and one to reject."""
+    import store
+    from config import load_settings
+    from skills_map.review import pending
+
+    settings = load_settings(config)
+    engine = store.create_engine(settings.store.url)
+    try:
+        rows = pending(engine, settings.lms.url)
+    finally:
+        engine.dispose()
+    best = sorted(rows, key=lambda r: -r.score)
+    return [r.id for r in best[:8]], best[-1].id
 
 
 def _edit_in_moodle(console: Console, config: Path) -> None:

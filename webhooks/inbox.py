@@ -268,10 +268,11 @@ def recent_events(session: Session, limit: int = 20,
 
 def learners_with_completion(session: Session, courseid: int) -> set[int]:
     """The learners of ``courseid`` with any completion in the inbox (polling skips them)."""
-    return set(session.scalars(
+    found = session.scalars(
         select(InboxEvent.user_id).where(InboxEvent.course_id == courseid,
                                          InboxEvent.event_type == COURSE_COMPLETED)
-        .distinct()).all()) - {None}  # type: ignore[arg-type]
+        .distinct()).all()
+    return {userid for userid in found if userid is not None}
 
 
 def get_watermark(session: Session, name: str) -> datetime | None:

@@ -107,7 +107,7 @@ def _authenticate_and_parse(source: str, body: bytes, settings: WebhookSettings,
                             now: datetime) -> IncomingEvent:
     secrets = settings.source(source).resolved_secrets
     if source == "sidecar":
-        msg_id = verify.verify_standard(body, request.headers, secrets, now=now,
+        msg_id = verify.verify_standard(body, dict(request.headers), secrets, now=now,
                                         tolerance=settings.tolerance_seconds)
         return events.sidecar_event(events.parse_json(body), msg_id)
     if source == "totara":

@@ -219,6 +219,13 @@ class MoodleClient:
         unknown values are simply absent from the answer."""
         return self.call(ep.GET_USERS_BY_FIELD, ep.UsersByField(field=field, values=list(values)))
 
+    # -- reports ----------------------------------------------------------------------------
+
+    def report_page(self, report_id: int, page: int, perpage: int) -> m.Report:
+        """One page (from 0) of a Report builder custom report; cells are display strings."""
+        return self.call(ep.RETRIEVE_REPORT,
+                         ep.RetrieveReport(reportid=report_id, page=page, perpage=perpage))
+
 
 def _merge(function: str, answers: list[object]) -> object:
     if len(answers) == 1:

@@ -249,5 +249,17 @@ GET_COURSES_BY_FIELD = Endpoint[m.Courses](
 GET_USERS_BY_FIELD = Endpoint[list[m.User]](
     "core_user_get_users_by_field", UsersByField, list[m.User], batch="values")
 
+
+class RetrieveReport(Params):
+    """contract 161-162: ``page`` counts from 0."""
+
+    reportid: int
+    page: int = 0
+    perpage: int = 10
+
+
+RETRIEVE_REPORT = Endpoint[m.Report](
+    "core_reportbuilder_retrieve_report", RetrieveReport, m.Report)
+
 ALL: tuple[Endpoint[Any], ...] = tuple(v for v in list(globals().values())
                                        if isinstance(v, Endpoint))

@@ -185,3 +185,21 @@ class User(MoodleModel):
     lang: str = ""
     timezone: str = ""
     auth: str = Field(default="manual")
+
+
+class ReportRow(MoodleModel):
+    columns: tuple[str | int | float | None, ...] = ()
+
+
+class ReportData(MoodleModel):
+    headers: tuple[str, ...] = ()
+    rows: tuple[ReportRow, ...] = ()
+    totalrowcount: int = 0
+
+
+class Report(MoodleModel):
+    """One page of core_reportbuilder_retrieve_report: every cell is a display string
+    ("Sunday, 22 November 2026, 1:34 AM", "100.0%", "" when empty; contract 161-162)."""
+
+    data: ReportData
+    warnings: tuple[Warning, ...] = ()

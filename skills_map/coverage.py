@@ -147,7 +147,8 @@ def to_svg(coverage: Coverage) -> str:
     comps, courses = coverage.competencies, coverage.courses
     width = LEFT + CELL * max(len(comps), 1) + 20
     height = TOP + CELL * max(len(courses), 1) + 60
-    svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, width=str(width),
+    svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS},  # type: ignore[dict-item]
+                        width=str(width),
                         height=str(height), viewBox=f"0 0 {width} {height}",
                         style="font-family: sans-serif; font-size: 10px")
     _text(svg, 4, 14, "Skills map coverage: courses x competencies", weight="bold")

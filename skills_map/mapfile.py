@@ -47,10 +47,10 @@ def add_links(path: Path, links: Sequence[NewLink]) -> None:
     if path.suffix.lower() == ".csv":
         new = _csv(old, links)
     else:
-        new = _yaml_append(old, links)
-        if new is None:
+        appended = _yaml_append(old, links)
+        if appended is None:
             log.warning("%s: rewritten to add links (its comments are not kept)", path)
-            new = _yaml_rewrite(old, links)
+        new = appended if appended is not None else _yaml_rewrite(old, links)
     _replace_checked(path, new)
 
 
@@ -112,7 +112,8 @@ def _yaml_rewrite(old: str, links: Sequence[NewLink]) -> str:
     data = yaml.safe_load(old) if old.strip() else {}
     if not isinstance(data, dict):
         data = {}
-    entries = data.get("links") if isinstance(data.get("links"), list) else []
+    existing = data.get("links")
+    entries: list[object] = list(existing) if isinstance(existing, list) else []
     entries += [{"course": link.course, "competencies": [
         {"idnumber": link.competency, "framework": link.framework,
          "outcome": link.outcome.label}]} for link in links]

@@ -80,13 +80,13 @@ def suggest(client: MoodleClient, engine: Engine, site: str, mapping_file: Path 
             if options.auto_accept and s.score >= options.auto_accept_threshold]
     with store.session_scope(sessions) as session:
         for s in chosen:
-            row = store.save_suggestion(
+            saved = store.save_suggestion(
                 session, site=site, course=s.course, course_id=s.course_id,
                 framework=s.framework, competency=s.competency, competency_id=s.competency_id,
                 competency_name=s.competency_name, score=s.score, evidence=s.evidence,
                 method=ranking.method)
             if s in auto:
-                _decide_row(session, row, "accepted", AUTO_ACTOR, None,
+                _decide_row(session, saved, "accepted", AUTO_ACTOR, None,
                             f"score {s.score:.2f} >= auto-accept threshold "
                             f"{options.auto_accept_threshold:.2f}")
     if auto:

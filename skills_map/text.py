@@ -32,7 +32,7 @@ def plain_text(text: str) -> str:
         return " ".join(html.unescape(text).split())
     spaced = _BLOCK_TAGS.sub(" ", text)
     try:
-        content = lxml_html.fromstring(f"<div>{spaced}</div>").text_content()
+        content = str(lxml_html.fromstring(f"<div>{spaced}</div>").text_content())  # type: ignore[attr-defined]
     except (etree.ParserError, ValueError):
         content = re.sub(r"<[^>]*>", " ", spaced)
     return " ".join(html.unescape(content).split())

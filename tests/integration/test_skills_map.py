@@ -191,3 +191,12 @@ def test_auto_accept_above_a_threshold_is_audited(admin: Admin, client: MoodleCl
     assert admin.run("map", "apply").exit_code == 0
     course, _, competency = result["auto_accepted"][0]
     assert competency in links_of(client, course)
+
+
+def test_the_demo_runs_every_step_as_expected(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "sidecar map apply" in result.output
+    assert (tmp_path / "demo" / "coverage.svg").read_text().startswith("<?xml")
+    assert "WS-" in (tmp_path / "demo" / "skills-map.yaml").read_text()

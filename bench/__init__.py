@@ -23,4 +23,6 @@ BENCHMARKS: list[Benchmark] = [
               "competency framework sync against the sandbox with injected latency"),
     Benchmark("suggestions", "bench.suggestions",
               "skills-map suggestion quality (precision@1, precision@3, recall) on labels"),
+    Benchmark("webhook_ingest", "bench.webhook_ingest",
+              "signed completion webhooks through gunicorn into the inbox, SQLite and PostgreSQL"),
 ]

@@ -37,6 +37,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
     shared = Services(settings, engine or open_store(settings))
     app.extensions["sidecar"] = shared
     app.register_blueprint(health)
+    from sidecar.followup_wiring import mount_learner_pages
+
+    mount_learner_pages(app, settings, app.extensions["sidecar"].engine)
     app.register_blueprint(webhook_receiver(settings.webhooks, shared.engine))
     return app
 

@@ -6,6 +6,7 @@ import click
 
 from sidecar.commands.check import check
 from sidecar.commands.demo import demo
+from sidecar.commands.followups import followups
 from sidecar.commands.frameworks import apply, plan, pull, status
 from sidecar.commands.init import init
 from sidecar.commands.sandbox import sandbox
@@ -14,7 +15,7 @@ from sidecar.commands.skills import audit, map_group
 from sidecar.context import CliContext
 
 COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, map_group, audit,
-                                 serve, sandbox, demo]
+                                 followups, serve, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -226,6 +226,41 @@ class MoodleClient:
         return self.call(ep.RETRIEVE_REPORT,
                          ep.RetrieveReport(reportid=report_id, page=page, perpage=perpage))
 
+    # -- messages, calendar, enrolments (follow-ups) -----------------------------------------
+
+    def send_messages(self, messages: Sequence[ep.OutgoingMessage]) -> list[m.SentMessage]:
+        """Send instant messages from the token's user, one result per message in order
+        (``msgid`` -1 with ``errormessage`` when refused). Batched under max_input_vars; not
+        retried once the request may have reached the site."""
+        return self.call(ep.SEND_INSTANT_MESSAGES, ep.SendMessages(messages=list(messages)))
+
+    def messages_sent(self, sender_id: int, recipient_id: int, limit: int = 50) -> list[m.Message]:
+        """What ``sender_id`` sent ``recipient_id``, read or not, newest first (contract 145)."""
+        answer = self.call(ep.GET_MESSAGES, ep.GetMessages(
+            useridto=recipient_id, useridfrom=sender_id, type="conversations", read=2,
+            newestfirst=True, limitnum=limit))
+        return list(answer.messages)
+
+    def create_calendar_events(self, events: Sequence[ep.CalendarEventIn]) -> list[m.CalendarEvent]:
+        """Create calendar events; ``user`` events land in the token user's own calendar."""
+        return list(self.call(ep.CREATE_CALENDAR_EVENTS,
+                              ep.CalendarEventsIn(events=list(events))).events)
+
+    def enrolled_users(self, course_id: int, *, only_active: bool = True) -> list[m.EnrolledUser]:
+        """The course's participants (only active enrolments by default), ids and names."""
+        options = [ep.EnrolOption(name="userfields", value="id,firstname,lastname")]
+        if only_active:
+            options.append(ep.EnrolOption(name="onlyactive", value="1"))
+        return self.call(ep.GET_ENROLLED_USERS, ep.EnrolledUsers(courseid=course_id,
+                                                                 options=options))
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def report_page(self, report_id: int, page: int, perpage: int) -> m.Report:
+        """One page (from 0) of a Report builder custom report; cells are display strings."""
+        return self.call(ep.RETRIEVE_REPORT,
+                         ep.RetrieveReport(reportid=report_id, page=page, perpage=perpage))
+
 
 def _merge(function: str, answers: list[object]) -> object:
     if len(answers) == 1:

@@ -203,3 +203,63 @@ class Report(MoodleModel):
 
     data: ReportData
     warnings: tuple[Warning, ...] = ()
+
+
+class SentMessage(MoodleModel):
+    """One result of core_message_send_instant_messages (contract 65, 143, 149): a refused
+    message has ``msgid`` -1 and an ``errormessage``, not an exception."""
+
+    msgid: int
+    clientmsgid: str | None = None
+    text: str = ""
+    timecreated: int = 0
+    conversationid: int = 0
+    useridfrom: int = 0
+    errormessage: str = ""
+
+
+class Message(MoodleModel):
+    """One message of core_message_get_messages (contract 144-146); no ``clientmsgid``."""
+
+    id: int
+    useridfrom: int
+    useridto: int
+    text: str = ""
+    fullmessage: str = ""
+    fullmessagehtml: str = ""
+    smallmessage: str = ""
+    timecreated: int = 0
+    timeread: int | None = None
+
+
+class Messages(MoodleModel):
+    messages: tuple[Message, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+class CalendarEvent(MoodleModel):
+    """A created calendar event (contract 64); ``userid`` is the token's own user."""
+
+    id: int
+    name: str
+    eventtype: str = ""
+    courseid: int = 0
+    userid: int = 0
+    timestart: int = 0
+    timeduration: int = 0
+
+
+class CalendarEvents(MoodleModel):
+    events: tuple[CalendarEvent, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+class EnrolledUser(MoodleModel):
+    """A participant of core_enrol_get_enrolled_users (contract 12, 156); empty fields are
+    left out by Moodle, ``fullname`` is always there."""
+
+    id: int
+    fullname: str = ""
+    firstname: str = ""
+    lastname: str = ""
+    username: str = ""

@@ -196,6 +196,30 @@ def record_step(
     return step
 
 
+def record_steps(
+    session: Session, run_id: int, steps: Sequence[tuple[str, str, str, int | None, str]]
+) -> None:
+    """Journal several outcomes of `run_id` in one statement: (op_id, op_kind, status, lms_id,
+    detail text) each. Idempotent per (run, op_id), like `record_step`.
+
+    Raises:
+        ValueError: when a status is not one of `StepStatus`.
+    """
+    if not steps:
+        return
+    now = utcnow()
+    rows = [{"run_id": run_id, "op_id": op_id, "op_kind": kind, "status": StepStatus(status).value,
+             "lms_id": lms_id, "detail": {"detail": detail}, "finished_at": now}
+            for op_id, kind, status, lms_id, detail in steps]
+    insert = _upsert(session, SyncStep.__table__)
+    statement = insert.on_conflict_do_update(
+        index_elements=["run_id", "op_id"],
+        set_={name: insert.excluded[name]
+              for name in ("op_kind", "status", "lms_id", "detail", "finished_at")},
+    )
+    session.execute(statement, rows)
+
+
 def done_op_ids(session: Session, run_id: int) -> set[str]:
     """The op ids of `run_id` that completed ("done" or "skipped"): a resume must not redo them."""
     return set(

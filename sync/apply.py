@@ -10,11 +10,13 @@ up by idnumber and adopted instead of created twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -150,34 +152,53 @@ class StagedApplier(Generic[C]):
         return result
 
     def _run_stage(self, stage: list[Op], ids: C, result: ApplyResult) -> None:
-        """Run a stage's steps in parallel lanes; each lane runs its steps in order."""
+        """Run a stage's steps in parallel lanes; each lane runs its steps in order.
+
+        Outcomes are journaled by this thread as they arrive: whatever has landed since the
+        last commit goes in one transaction, so a step is on record moments after Moodle
+        answered, without one commit per step starving the lanes of CPU.
+        """
         lanes: dict[tuple[str, ...], list[Op]] = {}
         for op in stage:
             lanes.setdefault(self.lane(op), []).append(op)
+        arrived: queue.Queue[StepOutcome | None] = queue.Queue()
         workers = min(self.client.concurrency, len(lanes))
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            futures = [pool.submit(self._run_lane, lane, ids) for lane in lanes.values()]
-            for future in as_completed(futures):
-                for outcome in future.result():
-                    result.outcomes.append(outcome)
-                    self._record(result.run_id, outcome)
-                    if self.progress:
-                        self.progress(outcome.op, outcome.status)
+            futures = [pool.submit(self._run_lane, lane, ids, arrived) for lane in lanes.values()]
+            running = len(futures)
+            while running:
+                batch = [arrived.get()]
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        batch.append(arrived.get_nowait())
+                landed = [outcome for outcome in batch if outcome is not None]
+                running -= len(batch) - len(landed)
+                if landed:
+                    self._record(result.run_id, landed)
+                    result.outcomes.extend(landed)
+                    for outcome in landed:
+                        if self.progress:
+                            self.progress(outcome.op, outcome.status)
+        for future in futures:
+            future.result()  # a bug in a handler surfaces here, after the journal is written
 
-    def _run_lane(self, lane: list[Op], ids: C) -> list[StepOutcome]:
-        outcomes = []
-        for op in lane:
-            outcomes.append(self._execute(op, ids))
-            if outcomes[-1].status == "failed":
-                break
-        return outcomes
+    def _run_lane(self, lane: list[Op], ids: C,
+                  arrived: queue.Queue[StepOutcome | None]) -> None:
+        try:
+            for op in lane:
+                outcome = self._execute(op, ids)
+                arrived.put(outcome)
+                if outcome.status == "failed":
+                    break
+        finally:
+            arrived.put(None)  # this lane is finished
 
-    def _record(self, run_id: int, outcome: StepOutcome) -> None:
-        op = outcome.op
+    def _record(self, run_id: int, outcomes: list[StepOutcome]) -> None:
         with store.session_scope(self.sessions) as session:
-            store.record_step(session, run_id, op.op_id, op.kind, outcome.status,
-                              lms_id=outcome.lms_id, detail={"detail": outcome.detail})
-            self.remember(session, outcome)
+            store.record_steps(session, run_id, [
+                (o.op.op_id, o.op.kind, o.status, o.lms_id, o.detail) for o in outcomes])
+            for outcome in outcomes:
+                self.remember(session, outcome)
 
     def _execute(self, op: Op, ids: C) -> StepOutcome:
         try:

@@ -134,6 +134,10 @@ class MoodleTransport:
         self._rate_limiter = rate_limiter
         self._sleep = sleep
         self._session = session or requests.Session()
+        # Proxy settings are read from the environment once, not on every call (requests
+        # would scan the environment and ~/.netrc per request: a third of its CPU per call).
+        self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        self._session.trust_env = False
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)

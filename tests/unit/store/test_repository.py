@@ -225,3 +225,21 @@ def test_session_scope_commits_or_rolls_back(sessions: sessionmaker[Session]) ->
         _remember(session, "KEPT", 2)
     with session_scope(sessions) as session:
         assert set(objects_by_external_id(session, SITE, "competency", "OECD")) == {"KEPT"}
+
+
+def test_record_steps_journals_a_batch_in_one_go_and_stays_idempotent(session) -> None:
+    from store import done_op_ids, record_steps, start_run
+
+    run = start_run(session, kind="frameworks", site="s")
+    record_steps(session, run.id, [("op:a", "create", "done", 7, "created"),
+                                   ("op:b", "create", "failed", None, "boom")])
+    record_steps(session, run.id, [("op:b", "create", "done", 8, "created on resume")])
+    assert done_op_ids(session, run.id) == {"op:a", "op:b"}
+    import sqlalchemy as sa
+
+    from store.models import SyncStep
+
+    rows = session.execute(sa.select(SyncStep.op_id, SyncStep.lms_id, SyncStep.detail)
+                           .where(SyncStep.run_id == run.id).order_by(SyncStep.op_id)).all()
+    assert [tuple(r) for r in rows] == [("op:a", 7, {"detail": "created"}),
+                                        ("op:b", 8, {"detail": "created on resume"})]

@@ -34,6 +34,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.goals import GoalSettings
 from config.webhooks import WebhookSettings
 
 ENV_PREFIX = "SIDECAR_"
@@ -597,6 +598,10 @@ class Settings(BaseSettings):
     followups: FollowupSettings = Field(
         default_factory=FollowupSettings,
         description="Follow-up practice tasks after course completions.",
+    )
+    goals: GoalSettings = Field(
+        default_factory=GoalSettings,
+        description="Performance goals from HR as learning plans.",
     )
     webhooks: WebhookSettings = Field(
         default_factory=WebhookSettings,

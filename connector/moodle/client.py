@@ -226,6 +226,70 @@ class MoodleClient:
         return self.call(ep.RETRIEVE_REPORT,
                          ep.RetrieveReport(reportid=report_id, page=page, perpage=perpage))
 
+    # -- learning plans and roles -------------------------------------------------------------
+
+    def create_plan(self, fields: ep.PlanFields) -> m.Plan:
+        """Create a learning plan (``name`` and ``userid`` required). Not idempotent."""
+        return self.call(ep.CREATE_PLAN, ep.PlanParams(plan=fields))
+
+    def read_plan(self, plan_id: int) -> m.Plan:
+        """Raises RecordNotFoundError when the plan was deleted (contract 133)."""
+        return self.call(ep.READ_PLAN, ep.ById(id=plan_id))
+
+    def user_plans(self, user_id: int) -> list[m.Plan]:
+        """Every plan of one user, newest first."""
+        return self.call(ep.LIST_USER_PLANS, ep.UserId(userid=user_id))
+
+    def update_plan(self, fields: ep.PlanFields) -> m.Plan:
+        """Change a plan's fields; refused on a completed plan (reopen it first)."""
+        return self.call(ep.UPDATE_PLAN, ep.PlanParams(plan=fields))
+
+    def plan_competencies(self, plan_id: int) -> list[m.PlanCompetency]:
+        """A plan's competencies in the plan's order, each with the learner's rating."""
+        return self.call(ep.LIST_PLAN_COMPETENCIES, ep.ById(id=plan_id))
+
+    def add_competency_to_plan(self, plan_id: int, competency_id: int) -> bool:
+        return self.call(ep.ADD_COMPETENCY_TO_PLAN,
+                         ep.PlanAndCompetency(planid=plan_id, competencyid=competency_id))
+
+    def remove_competency_from_plan(self, plan_id: int, competency_id: int) -> bool:
+        return self.call(ep.REMOVE_COMPETENCY_FROM_PLAN,
+                         ep.PlanAndCompetency(planid=plan_id, competencyid=competency_id))
+
+    def approve_plan(self, plan_id: int) -> bool:
+        """Draft to active."""
+        return self.call(ep.APPROVE_PLAN, ep.ById(id=plan_id))
+
+    def complete_plan(self, plan_id: int) -> bool:
+        """Active to complete; the ratings are archived in the plan."""
+        return self.call(ep.COMPLETE_PLAN, ep.PlanId(planid=plan_id))
+
+    def reopen_plan(self, plan_id: int) -> bool:
+        """Complete to active; the archived ratings are dropped."""
+        return self.call(ep.REOPEN_PLAN, ep.PlanId(planid=plan_id))
+
+    def delete_plan(self, plan_id: int) -> bool:
+        return self.call(ep.DELETE_PLAN, ep.ById(id=plan_id))
+
+    def assign_roles(self, assignments: Sequence[ep.RoleAssignment], *,
+                     assign: bool = True) -> None:
+        """Assign (or with ``assign=False`` unassign) roles; both are idempotent, batched
+        under max_input_vars. Raises InvalidParameterError for a role not assignable in
+        the context (Moodle gives no other reason, contract 142)."""
+        if assign:
+            self.call(ep.ASSIGN_ROLES, ep.AssignRoles(assignments=list(assignments)))
+        else:
+            self.call(ep.UNASSIGN_ROLES, ep.UnassignRoles(unassignments=list(assignments)))
+
+    def courses_using_competency(self, competency_id: int) -> list[m.CourseSummary]:
+        """The courses linked to one competency."""
+        return self.call(ep.LIST_COURSES_USING_COMPETENCY, ep.ById(id=competency_id))
+
+    def course_completion(self, course_id: int, user_id: int) -> m.CourseCompletion:
+        """Raises MoodleError ``nocriteriaset`` or ``nottracked`` (contract 10)."""
+        return self.call(ep.GET_COURSE_COMPLETION_STATUS,
+                         ep.CourseAndUser(courseid=course_id, userid=user_id))
+
     # -- messages, calendar, enrolments (follow-ups) -----------------------------------------
 
     def send_messages(self, messages: Sequence[ep.OutgoingMessage]) -> list[m.SentMessage]:

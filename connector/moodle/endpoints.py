@@ -190,6 +190,65 @@ class RuleOutcome(Params):
     ruleoutcome: Literal[0, 1, 2, 3]
 
 
+class PlanFields(Params):
+    """plan[...] of create and update (contract 53, 56, 119): ``status`` only on create
+    (0 draft, 1 active); later changes go through approve / complete / reopen."""
+
+    id: int | None = None
+    name: str | None = Field(default=None, max_length=100)
+    description: str | None = None
+    descriptionformat: int | None = None
+    userid: int | None = None
+    status: Literal[0, 1] | None = None
+    duedate: int | None = None
+
+
+class PlanParams(Params):
+    plan: PlanFields
+
+
+class UserId(Params):
+    userid: int
+
+
+class PlanId(Params):
+    """complete_plan and reopen_plan name their parameter ``planid`` (contract 127, 130)."""
+
+    planid: int
+
+
+class PlanAndCompetency(Params):
+    """contract 54, 120"""
+
+    planid: int
+    competencyid: int
+
+
+class RoleAssignment(Params):
+    """A role in a context by level and instance; for a manager, the employee's user
+    context (contract 134, 139)."""
+
+    roleid: int
+    userid: int
+    contextlevel: Literal["system", "user", "coursecat", "course", "module", "block"] = "user"
+    instanceid: int
+
+
+class AssignRoles(Params):
+    assignments: list[RoleAssignment] = Field(min_length=1)
+
+
+class UnassignRoles(Params):
+    unassignments: list[RoleAssignment] = Field(min_length=1)
+
+
+class CourseAndUser(Params):
+    """contract 157-158"""
+
+    courseid: int
+    userid: int
+
+
 # -- declarations -------------------------------------------------------------------------
 
 GET_SITE_INFO = Endpoint[m.SiteInfo]("core_webservice_get_site_info", NoParams, m.SiteInfo)
@@ -260,6 +319,42 @@ class RetrieveReport(Params):
 
 RETRIEVE_REPORT = Endpoint[m.Report](
     "core_reportbuilder_retrieve_report", RetrieveReport, m.Report)
+
+# Learning plans (contract 53-58, 118-133). Creating is not idempotent: a create whose
+# answer was lost is looked up by name before it is tried again (sync.goals.apply).
+CREATE_PLAN = Endpoint[m.Plan]("core_competency_create_plan", PlanParams, m.Plan,
+                               idempotent=False)
+READ_PLAN = Endpoint[m.Plan]("core_competency_read_plan", ById, m.Plan)
+LIST_USER_PLANS = Endpoint[list[m.Plan]]("core_competency_list_user_plans", UserId, list[m.Plan])
+# Refused on a completed plan: codingerror "Completed plan cannot be edited." (contract 129).
+UPDATE_PLAN = Endpoint[m.Plan]("core_competency_update_plan", PlanParams, m.Plan)
+LIST_PLAN_COMPETENCIES = Endpoint[list[m.PlanCompetency]](
+    "core_competency_list_plan_competencies", ById, list[m.PlanCompetency])
+ADD_COMPETENCY_TO_PLAN = Endpoint[bool](
+    "core_competency_add_competency_to_plan", PlanAndCompetency, bool)
+REMOVE_COMPETENCY_FROM_PLAN = Endpoint[bool](
+    "core_competency_remove_competency_from_plan", PlanAndCompetency, bool)
+# Status changes: each refuses a plan in the wrong status, so none is retried blindly.
+APPROVE_PLAN = Endpoint[bool]("core_competency_approve_plan", ById, bool, idempotent=False)
+COMPLETE_PLAN = Endpoint[bool]("core_competency_complete_plan", PlanId, bool, idempotent=False)
+REOPEN_PLAN = Endpoint[bool]("core_competency_reopen_plan", PlanId, bool, idempotent=False)
+DELETE_PLAN = Endpoint[bool]("core_competency_delete_plan", ById, bool, idempotent=False)
+
+# Both answer null and are idempotent (contract 134-135, 139-140); a role not assignable in
+# the context is a bare invalidparameter (contract 142). One call runs in one transaction.
+ASSIGN_ROLES = Endpoint[None]("core_role_assign_roles", AssignRoles, None,
+                              batch="assignments")
+UNASSIGN_ROLES = Endpoint[None]("core_role_unassign_roles", UnassignRoles, None,
+                                batch="unassignments")
+
+# Listed by the recorded site (contract 01) but not recorded: Moodle 4.5 has it in tool_lp
+# only. Course summaries of the courses linked to one competency: one call per competency
+# instead of list_course_competencies for every course.
+LIST_COURSES_USING_COMPETENCY = Endpoint[list[m.CourseSummary]](
+    "tool_lp_list_courses_using_competency", ById, list[m.CourseSummary])
+# nocriteriaset / nottracked are errors (contract 10, 63).
+GET_COURSE_COMPLETION_STATUS = Endpoint[m.CourseCompletion](
+    "core_completion_get_course_completion_status", CourseAndUser, m.CourseCompletion)
 
 # -- follow-ups: messages, calendar events, enrolments ------------------------------------
 

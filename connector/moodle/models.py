@@ -204,6 +204,72 @@ class Report(MoodleModel):
     data: ReportData
     warnings: tuple[Warning, ...] = ()
 
+class Plan(MoodleModel):
+    """A learning plan (contract 53-57, 118-131): ``status`` 0 draft, 1 active, 2 complete
+    (3 and 4: waiting for / in review); a ``duedate`` of 0 means none."""
+
+    id: int
+    name: str
+    description: str = ""
+    descriptionformat: int = 1
+    userid: int
+    templateid: int | None = None
+    status: int = 0
+    duedate: int = 0
+    timecreated: int = 0
+    timemodified: int = 0
+    usermodified: int = 0
+
+
+class UserCompetencyRating(MoodleModel):
+    """The rating part of ``usercompetency`` or, once the plan is complete,
+    ``usercompetencyplan`` (contract 122-128): ``proficiency`` is None before any rating
+    while ``proficiencyname`` already reads "No"."""
+
+    userid: int
+    competencyid: int
+    proficiency: bool | None = None
+    grade: int | None = None
+    gradename: str = "-"
+    proficiencyname: str = ""
+
+
+class PlanCompetency(MoodleModel):
+    """One entry of core_competency_list_plan_competencies."""
+
+    competency: Competency
+    usercompetency: UserCompetencyRating | None = None
+    usercompetencyplan: UserCompetencyRating | None = None
+
+    @property
+    def rating(self) -> UserCompetencyRating | None:
+        """The rating that counts: archived in the plan once it is complete, else live."""
+        return self.usercompetencyplan or self.usercompetency
+
+
+class CourseSummary(MoodleModel):
+    """A course as core_competency_list_courses_using_competency exports it
+    (course_summary_exporter)."""
+
+    id: int
+    shortname: str = ""
+    fullname: str = ""
+    idnumber: str = ""
+    visible: bool = True
+
+
+class CompletionStatus(MoodleModel):
+    """The ``completionstatus`` of core_completion_get_course_completion_status
+    (contract 157-158)."""
+
+    completed: bool = False
+    aggregation: int = 1
+
+
+class CourseCompletion(MoodleModel):
+    completionstatus: CompletionStatus
+    warnings: tuple[Warning, ...] = ()
+
 
 class SentMessage(MoodleModel):
     """One result of core_message_send_instant_messages (contract 65, 143, 149): a refused

@@ -7,6 +7,7 @@ from typing import Any
 from connector.moodle.text import format_string
 from connector.sandbox.errors import CodingError, PersistentError
 from connector.sandbox.exporters import competency, must_get, userdate
+from connector.sandbox.functions.courses import course_summary
 from connector.sandbox.functions.frameworks import context_from_params
 from connector.sandbox.params import Single, dflt, opt, req
 from connector.sandbox.registry import Area, Call
@@ -65,6 +66,17 @@ def list_course_competencies(call: Call, params: dict[str, Any]) -> list[dict[st
     return [{"competency": competency(must_get(call.db, "competency", link["competencyid"])),
              "coursecompetency": _link(link)} for link in links]
 
+
+
+@area.function("tool_lp_list_courses_using_competency", {"id": req("int")})
+def list_courses_using_competency(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The courses linked to a competency, as course summaries (Moodle's
+    course_summary_exporter), in course id order. Moodle 4.5 has it in tool_lp only (the
+    recorded site's function list, contract 01)."""
+    comp = must_get(call.db, "competency", params["id"])
+    rows = call.db.all("SELECT c.* FROM competency_coursecomp l JOIN course c ON c.id = "
+                       "l.courseid WHERE l.competencyid = ? ORDER BY c.id", (comp["id"],))
+    return [course_summary(call, row) for row in rows]
 
 @area.function("core_competency_count_competencies_in_course", {"id": req("int")})
 def count_in_course(call: Call, params: dict[str, Any]) -> int:

@@ -190,23 +190,24 @@ def get_recent_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     rows = rows[params["offset"]:]
     if params["limit"]:
         rows = rows[: params["limit"]]
-    out = []
-    for row in rows:
-        category = call.db.one("SELECT name FROM course_categories WHERE id = ?",
-                               (row["category"],))
-        out.append({
-            "id": row["id"], "fullname": format_string(row["fullname"]),
-            "shortname": row["shortname"], "idnumber": row["idnumber"],
-            "summary": row["summary"], "summaryformat": row["summaryformat"],
-            "startdate": row["startdate"], "enddate": row["enddate"],
-            "visible": bool(row["visible"]), "showactivitydates": True,
-            "showcompletionconditions": True, "pdfexportfont": "",
-            "fullnamedisplay": format_string(row["fullname"]),
-            "viewurl": f"{call.site_url}/course/view.php?id={row['id']}",
-            "courseimage": f"{call.site_url}/pluginfile.php/{call.db.course_context(row['id'])}"
-                           "/course/generated/course.svg",
-            "progress": 0, "hasprogress": False, "isfavourite": False, "hidden": False,
-            "timeaccess": row["timeaccess"], "showshortname": False,
-            "coursecategory": format_string(category["name"]) if category else "",
-        })
-    return out
+    return [{**course_summary(call, row), "timeaccess": row["timeaccess"]} for row in rows]
+
+
+def course_summary(call: Call, row: dict[str, Any]) -> dict[str, Any]:
+    """A course as Moodle's course_summary_exporter exports it (contract 159)."""
+    category = call.db.one("SELECT name FROM course_categories WHERE id = ?", (row["category"],))
+    return {
+        "id": row["id"], "fullname": format_string(row["fullname"]),
+        "shortname": row["shortname"], "idnumber": row["idnumber"],
+        "summary": row["summary"], "summaryformat": row["summaryformat"],
+        "startdate": row["startdate"], "enddate": row["enddate"],
+        "visible": bool(row["visible"]), "showactivitydates": True,
+        "showcompletionconditions": True, "pdfexportfont": "",
+        "fullnamedisplay": format_string(row["fullname"]),
+        "viewurl": f"{call.site_url}/course/view.php?id={row['id']}",
+        "courseimage": f"{call.site_url}/pluginfile.php/{call.db.course_context(row['id'])}"
+                       "/course/generated/course.svg",
+        "progress": 0, "hasprogress": False, "isfavourite": False, "hidden": False,
+        "showshortname": False,
+        "coursecategory": format_string(category["name"]) if category else "",
+    }

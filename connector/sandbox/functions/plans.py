@@ -27,6 +27,23 @@ area = Area("core_competency_plans")
 MANAGE = "Manage learning plans"
 VIEW_ALL = "View all learning plans"
 DRAFT, ACTIVE, COMPLETE = 0, 1, 2
+DRAFT_STATUSES = (DRAFT, 3, 4)  # draft, waiting for review, in review
+DUEDATE_THRESHOLD = 600
+
+
+def check_duedate(call: Call, status: int, duedate: int,
+                  before: dict[str, Any] | None = None) -> None:
+    """Moodle's plan::validate_duedate: an active plan cannot get a due date in the past or
+    within ten minutes; drafts, completed plans and an unchanged date are not checked."""
+    if status in DRAFT_STATUSES or status == COMPLETE or not duedate:
+        return
+    if before is not None and before["duedate"] == duedate and \
+            before["status"] not in DRAFT_STATUSES:
+        return
+    if duedate <= call.now:
+        raise PersistentError("duedate", "The due date cannot be set in the past.")
+    if duedate <= call.now + DUEDATE_THRESHOLD:
+        raise PersistentError("duedate", "The due date is too soon.")
 
 
 def has_capability(db: Db, userid: int, capability: str, learnerid: int) -> bool:
@@ -80,6 +97,7 @@ def create_plan(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     must_get(call.db, "user", data["userid"])
     if data["status"] not in (DRAFT, ACTIVE):
         raise PersistentError("status", "Invalid status")
+    check_duedate(call, data["status"], data["duedate"])
     planid = call.db.insert(
         "competency_plan", name=data["name"], description=data["description"],
         descriptionformat=data["descriptionformat"], userid=data["userid"],
@@ -120,6 +138,7 @@ def update_plan(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         raise CodingError("Completed plan cannot be edited.")
     if "status" in data and data["status"] != row["status"]:
         raise CodingError("To change the status of a plan use the appropriate methods.")
+    check_duedate(call, row["status"], data.get("duedate", row["duedate"]), row)
     call.db.update("competency_plan", row["id"], **data, timemodified=call.now,
                    usermodified=call.userid)
     return export(call, must_get(call.db, "competency_plan", row["id"]))
@@ -130,6 +149,7 @@ def _set_status(call: Call, planid: int, allowed_from: tuple[int, ...], status: 
     row = managed_plan(call, planid)
     if row["status"] not in allowed_from:
         raise CodingError(refusal)
+    check_duedate(call, status, row["duedate"], row)
     call.db.update("competency_plan", row["id"], status=status, timemodified=call.now,
                    usermodified=call.userid)
     return row

@@ -222,7 +222,7 @@ def test_typos_get_a_suggestion(write_config: Write, monkeypatch: pytest.MonkeyP
         "  line 3, lms.timout: unknown key; did you mean 'timeout'?",
         "  line 5, featurs: unknown key; did you mean 'features'?",
         "  line 7, zzz: unknown key; the keys here are lms, store, sync, skills_map, features, "
-        "followups, webhooks, server, logging",
+        "followups, goals, webhooks, server, logging",
     ]
 
 

@@ -1,0 +1,178 @@
+"""Carry out a goals plan on the journaled, staged applier of :mod:`sync.apply`.
+
+Each goal's steps run in order in their own lane (a goal whose step fails stops there; the
+other goals go on); manager role batches run in lanes of their own. Every step is journaled,
+and the store learns the plan id and the fingerprint of what was written as each step lands.
+A create whose answer was lost (timeout, reset) is looked up among the employee's plans by
+the goal's title before it is tried again, so a goal never gets two plans.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import store
+from connector import errors as e
+from connector.moodle import endpoints as ep
+from connector.moodle.text import same_name
+from sync.apply import StagedApplier, StepOutcome
+from sync.goals.ops import (
+    PLAN_KIND,
+    ROLE_KIND,
+    AddPlanCompetency,
+    AdoptPlan,
+    ApprovePlan,
+    CompletePlan,
+    CreatePlan,
+    DeletePlan,
+    GoalOp,
+    RemovePlanCompetency,
+    ReopenPlan,
+    SetManagerRoles,
+    UpdatePlan,
+)
+from sync.plan import Op
+
+log = logging.getLogger(__name__)
+
+RUN_KIND = "goals"
+ROLE_REFUSED = (
+    "Moodle refused role {role} in the employees' user context (it answers only "
+    "'invalidparameter'): check that goals.manager_role is the id of an existing role, that "
+    "the role lists 'User' under 'Context types where this role may be assigned' (Site "
+    "administration > Users > Permissions > Define roles > edit the role), and that the "
+    "token's user may assign it (Define roles > Allow role assignments)")
+
+
+@dataclass
+class GoalIds:
+    """Plan ids by goal id (filled as creates land), and the plan ids the store claims."""
+
+    plans: dict[str, int] = field(default_factory=dict)
+    claimed: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def plan(self, op: GoalOp) -> int:
+        """The plan's id. Raises KeyError when its create has not landed."""
+        return op.lms_id or self.plans[op.goal_id]
+
+
+class GoalApplier(StagedApplier[GoalIds]):
+    """Applies goals plans to one site, journaling into the store."""
+
+    run_kind = RUN_KIND
+
+    def lane(self, op: Op) -> tuple[str, ...]:
+        if isinstance(op, GoalOp):
+            return ("goal", op.goal_id)
+        return (op.op_id,)
+
+    def remember(self, session: Session, outcome: StepOutcome) -> None:
+        op = outcome.op
+        if outcome.status != "done":
+            return
+        if isinstance(op, DeletePlan):
+            store.forget_object(session, site=self.site, kind=PLAN_KIND, external_id=op.key)
+        elif isinstance(op, GoalOp) and outcome.lms_id:
+            store.remember_object(session, site=self.site, kind=PLAN_KIND, external_id=op.key,
+                                  lms_id=outcome.lms_id, fingerprint=op.fingerprint or None)
+        elif isinstance(op, SetManagerRoles):
+            for pair in op.pairs:
+                if op.assign:
+                    store.remember_object(session, site=self.site, kind=ROLE_KIND,
+                                          external_id=pair.key, lms_id=pair.manager_id)
+                else:
+                    store.forget_object(session, site=self.site, kind=ROLE_KIND,
+                                        external_id=pair.key)
+
+    # -- one handler per operation kind -------------------------------------------------
+
+    def _create(self, op: CreatePlan, ids: GoalIds) -> StepOutcome:
+        fields = ep.PlanFields(**op.values)
+        try:
+            plan_id = self.client.create_plan(fields).id
+            detail = "created"
+        except e.LmsConnectionError as exc:
+            found = self._lookup(op, ids)
+            if found is None:
+                log.warning("%s: the create's answer was lost (%s) and no plan named %r "
+                            "exists; creating it again", op.op_id, exc, op.values["name"])
+                plan_id, detail = self.client.create_plan(fields).id, "created (second try)"
+            else:
+                plan_id, detail = found, "found after a lost answer"
+        with ids.lock:
+            ids.plans[op.goal_id] = plan_id
+            ids.claimed.add(plan_id)
+        return StepOutcome(op, "done", detail, plan_id)
+
+    def _lookup(self, op: CreatePlan, ids: GoalIds) -> int | None:
+        """The employee's plan with the goal's title that no other goal claims, if any."""
+        plans = self.client.user_plans(op.user_id)
+        with ids.lock:
+            free = [p for p in plans if p.id not in ids.claimed
+                    and same_name(str(op.values["name"]), p.name)]
+        return max(p.id for p in free) if free else None
+
+    def _adopt(self, op: AdoptPlan, ids: GoalIds) -> StepOutcome:
+        with ids.lock:
+            ids.plans[op.goal_id] = op.lms_id
+            ids.claimed.add(op.lms_id)
+        return StepOutcome(op, "done", "remembered as the goal's plan", op.lms_id)
+
+    def _update(self, op: UpdatePlan, ids: GoalIds) -> StepOutcome:
+        plan_id = ids.plan(op)
+        values: dict[str, Any] = {c.field: c.after for c in op.changes}
+        self.client.update_plan(ep.PlanFields(id=plan_id, **values))
+        return StepOutcome(op, "done", "updated " + ", ".join(values), plan_id)
+
+    def _add(self, op: AddPlanCompetency, ids: GoalIds) -> StepOutcome:
+        plan_id = ids.plan(op)
+        self.client.add_competency_to_plan(plan_id, op.competency_id)
+        return StepOutcome(op, "done", f"added {op.idnumber}", plan_id)
+
+    def _remove(self, op: RemovePlanCompetency, ids: GoalIds) -> StepOutcome:
+        plan_id = ids.plan(op)
+        self.client.remove_competency_from_plan(plan_id, op.competency_id)
+        return StepOutcome(op, "done", f"removed {op.idnumber}", plan_id)
+
+    def _status(self, op: GoalOp, ids: GoalIds) -> StepOutcome:
+        plan_id = ids.plan(op)
+        action: dict[type[Op], Callable[[int], bool]] = {
+            ReopenPlan: self.client.reopen_plan, ApprovePlan: self.client.approve_plan,
+            CompletePlan: self.client.complete_plan, DeletePlan: self.client.delete_plan}
+        action[type(op)](plan_id)
+        return StepOutcome(op, "done", _DONE[type(op)], plan_id)
+
+    def _roles(self, op: SetManagerRoles, ids: GoalIds) -> StepOutcome:
+        assignments = [ep.RoleAssignment(roleid=p.role_id, userid=p.manager_id,
+                                         instanceid=p.employee_id) for p in op.pairs]
+        try:
+            self.client.assign_roles(assignments, assign=op.assign)
+        except e.InvalidParameterError as exc:
+            role = op.pairs[0].role_id if op.pairs else "?"
+            return StepOutcome(op, "failed", f"{ROLE_REFUSED.format(role=role)} ({exc})")
+        verb = "assigned" if op.assign else "unassigned"
+        return StepOutcome(op, "done", f"{verb} for {len(op.pairs)} manager(s)")
+
+
+_DONE: dict[type[Op], str] = {ReopenPlan: "reopened", ApprovePlan: "approved",
+                              CompletePlan: "completed", DeletePlan: "deleted"}
+
+GoalApplier.handlers = {
+    CreatePlan: GoalApplier._create,
+    AdoptPlan: GoalApplier._adopt,
+    UpdatePlan: GoalApplier._update,
+    AddPlanCompetency: GoalApplier._add,
+    RemovePlanCompetency: GoalApplier._remove,
+    ReopenPlan: GoalApplier._status,
+    ApprovePlan: GoalApplier._status,
+    CompletePlan: GoalApplier._status,
+    DeletePlan: GoalApplier._status,
+    SetManagerRoles: GoalApplier._roles,
+}

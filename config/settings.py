@@ -543,6 +543,57 @@ class ServerSettings(Section):
     )
 
 
+class AdminSettings(Section):
+    """The admin pages of `sidecar serve`: who may sign in, and how sessions are kept."""
+
+    password: SecretStr | None = Field(
+        default=None,
+        description="The admin password, only from SIDECAR_ADMIN__PASSWORD (hashed in memory "
+        "at start). Prefer password_hash.",
+    )
+    password_hash: str | None = Field(
+        default=None,
+        description="The admin password as a hash made by `sidecar admin hash-password` "
+        "(safe to keep in this file). The admin pages are off when neither is set.",
+    )
+    session_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session cookies, only from SIDECAR_ADMIN__SESSION_KEY or "
+        "session_key_file; the same on every worker and instance.",
+    )
+    session_key_file: Path | None = Field(
+        default=None, description="File holding the session key (whitespace stripped)."
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only; false only for plain-HTTP tests.",
+    )
+    session_minutes: int = Field(
+        default=480, ge=5, le=10080, description="Sign-in lasts this many minutes."
+    )
+    signin_limit: str = Field(
+        default="5 per minute",
+        description="Sign-in attempts allowed per client address (Flask-Limiter syntax).",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where sign-in attempts are counted: memory:// (per process) or "
+        "redis://host:6379 (shared by every worker and instance).",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.password is not None or bool(self.password_hash)
+
+    @property
+    def resolved_session_key(self) -> SecretStr | None:
+        if self.session_key is not None:
+            return self.session_key
+        if self.session_key_file is not None:
+            return _read_secret_file(self.session_key_file, "session_key_file", "session key")
+        return None
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
@@ -609,6 +660,9 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="How `sidecar serve` listens."
+    )
+    admin: AdminSettings = Field(
+        default_factory=AdminSettings, description="The admin pages and who may sign in."
     )
     logging: LoggingSettings = Field(
         default_factory=LoggingSettings, description="What is logged, and how."

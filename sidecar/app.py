@@ -41,6 +41,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
 
     mount_learner_pages(app, settings, app.extensions["sidecar"].engine)
     app.register_blueprint(webhook_receiver(settings.webhooks, shared.engine))
+    from sidecar.admin import init_admin  # the admin pages use this module's services()
+
+    init_admin(app, settings)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from sidecar.commands.admin import admin
 from sidecar.commands.check import check
 from sidecar.commands.demo import demo
 from sidecar.commands.followups import followups
@@ -15,7 +16,7 @@ from sidecar.commands.skills import audit, map_group
 from sidecar.context import CliContext
 
 COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, map_group, audit,
-                                 followups, serve, sandbox, demo]
+                                 followups, serve, admin, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -182,7 +182,8 @@ def test_every_key_is_explained_in_the_starter_file() -> None:
     assert secrets == {"lms.token", "lms.password", "followups.coach.token",
                        "followups.link_secret", "webhooks.sidecar.secrets",
                        "webhooks.totara.secrets", "webhooks.moodle.secrets",
-                       "webhooks.tool_trigger.secrets"}
+                       "webhooks.tool_trigger.secrets", "admin.password",
+                       "admin.session_key"}
     for key in secrets:
         assert env_var_for(tuple(key.split("."))) in starter
 

@@ -80,6 +80,21 @@ def test_a_completion_already_received_is_not_repeated(sandbox, client, engine) 
     assert len([r for r in inbox(engine) if r.course_id == course and r.user_id == user]) == 1
 
 
+def test_polling_each_learner_without_a_report(sandbox, client, engine) -> None:
+    course, user, _ = complete_a_learner(sandbox)
+    now = datetime.fromtimestamp(sandbox.state.clock.now(), UTC)
+    settings = WebhookSettings()
+
+    first = reconcile(client, engine, settings, [course], now=now)
+    assert (course, user) in [(c, u) for c, u, _ in first.new]
+    assert len(first.new) == 1  # the seeded completions are older than the lookback
+    second = reconcile(client, engine, settings, [course], now=now)
+
+    # Learners known to have completed are not asked about again.
+    assert second.new == []
+    assert second.api_calls < first.api_calls
+
+
 def test_nothing_to_do_without_mapped_courses(client, engine) -> None:
     found = reconcile(client, engine, report_settings(), [])
     assert found.api_calls == 0 and found.new == []

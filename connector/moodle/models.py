@@ -258,12 +258,22 @@ class CourseSummary(MoodleModel):
     visible: bool = True
 
 
+class CompletionCriterion(MoodleModel):
+    """One criterion of a completion status: ``timecompleted`` null until it is met."""
+
+    type: int = 0
+    title: str = ""
+    complete: bool = False
+    timecompleted: int | None = None
+
+
 class CompletionStatus(MoodleModel):
     """The ``completionstatus`` of core_completion_get_course_completion_status
     (contract 157-158)."""
 
     completed: bool = False
     aggregation: int = 1
+    completions: tuple[CompletionCriterion, ...] = ()
 
 
 class CourseCompletion(MoodleModel):

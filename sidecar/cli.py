@@ -9,6 +9,7 @@ from sidecar.commands.check import check
 from sidecar.commands.demo import demo
 from sidecar.commands.followups import followups
 from sidecar.commands.frameworks import apply, plan, pull, status
+from sidecar.commands.goals import goals_group
 from sidecar.commands.init import init
 from sidecar.commands.sandbox import sandbox
 from sidecar.commands.serve import serve
@@ -16,7 +17,7 @@ from sidecar.commands.skills import audit, map_group
 from sidecar.context import CliContext
 
 COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, map_group, audit,
-                                 followups, serve, admin, sandbox, demo]
+                                 goals_group, followups, serve, admin, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,0 +1,196 @@
+"""``sidecar goals plan|apply|report``: performance goals from HR as Moodle learning plans."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+
+import store
+from config import Settings
+from connector.errors import LmsError
+from connector.moodle.client import MoodleClient
+from sidecar.context import NOT_READY, OK, CliContext, pass_context
+from sidecar.wiring import build_client, open_store
+from sync.errors import SyncError
+from sync.goals import GoalOptions, GoalSync
+from sync.goals.render import render, summary
+from sync.goals.report import goals_report
+from sync.plan import Op, Plan
+
+CHANGES_PENDING = 2
+
+files_argument = click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Overwrite plans changed by hand in Moodle (drift) with what the export says, and "
+         "create again plans deleted in Moodle.")
+
+
+def build_goal_sync(settings: Settings, client: MoodleClient, engine: Engine,
+                    files: tuple[Path, ...] = (), *, force: bool = False) -> GoalSync:
+    """The goals sync for this site: exports from the command line, else the config."""
+    section = settings.goals
+    return GoalSync(
+        client=client, engine=engine, site=settings.lms.url,
+        files=files or tuple(section.files),
+        options=GoalOptions(on_withdrawn=section.on_withdrawn, plan_status=section.plan_status,
+                            manager_role=section.manager_role, force=force),
+        employee_key=section.employee_key, manager_key=section.manager_key,
+        frameworks=tuple(section.frameworks), timezone=section.timezone)
+
+
+@contextmanager
+def _job(ctx: CliContext, files: tuple[Path, ...], force: bool) -> Iterator[GoalSync]:
+    """The goals job, with export, LMS and store errors turned into a message and exit 1."""
+    settings = ctx.settings()
+    client = build_client(settings.lms)
+    try:
+        yield build_goal_sync(settings, client, open_store(settings), files, force=force)
+    except (SyncError, LmsError, store.StoreError) as exc:
+        ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise click.exceptions.Exit(NOT_READY) from exc
+
+
+def _calls(client: MoodleClient) -> str:
+    rows = client.stats.by_function()
+    detail = ", ".join(f"{r.function.removeprefix('core_competency_')} {r.calls}"
+                       for r in rows[:6])
+    return f"{client.stats.calls} API calls" + (f" ({detail})" if detail else "")
+
+
+@click.group("goals")
+def goals_group() -> None:
+    """Performance goals from HR (CSV or JSON exports) as Moodle learning plans: a plan per
+    goal holding its competencies, the manager given a role to see it, progress reported back.
+    """
+
+
+@goals_group.command("plan")
+@files_argument
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan, for `sidecar goals apply FILE`.")
+@force_option
+@pass_context
+def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: Path | None,
+                 force: bool) -> None:
+    """Show what `goals apply` would change: plans to create or update (before and after),
+    competencies to add or remove, plans to complete, reopen or delete, manager roles, and
+    plans changed by hand in Moodle (drift).
+
+    FILES are goal exports (default: goals.files in the config). Every problem of an export
+    (bad dates, duplicate goal ids, unknown employees, managers or competencies) is listed
+    with its line before anything is sent.
+
+    Exit codes: 0 nothing to do; 2 changes pending; 1 error (the message says what).
+    """
+    with _job(ctx, files, force) as job:
+        the_plan, _ = job.plan()
+    if out:
+        out.write_text(the_plan.to_json(), encoding="utf-8")
+    if as_json:
+        click.echo(the_plan.to_json())
+    else:
+        ctx.out.print(render(the_plan))
+        ctx.err.print(_calls(job.client), highlight=False)
+        if out:
+            ctx.err.print(f"Saved the plan to {out}; apply it with: sidecar goals apply {out}",
+                          highlight=False)
+    raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
+
+
+@goals_group.command("apply")
+@click.argument("plan_file", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path),
+              help="A goal export (repeatable; default: goals.files in the config).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
+@force_option
+@pass_context
+def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ...],
+                  as_json: bool, force: bool) -> None:
+    """Make Moodle carry the goals of the export, or carry out a plan saved with
+    `goals plan --out FILE` (refused if Moodle or the export changed since). Safe to run
+    again: nothing is written twice; an interrupted run is picked up where it stopped.
+
+    Exit codes: 0 done; 1 a step or the run failed (the message says what).
+    """
+    try:
+        saved = Plan.from_json(plan_file.read_text(encoding="utf-8")) if plan_file else None
+    except ValueError as exc:
+        ctx.err.print(f"[bold red]Error:[/] {plan_file}: {exc}", highlight=False)
+        raise click.exceptions.Exit(NOT_READY) from exc
+    with _job(ctx, tuple(files), force) as job, _progress(ctx, as_json) as progress:
+        applied = job.apply(saved, progress=progress)
+    result = applied.result
+    if as_json:
+        click.echo(json.dumps({
+            "run_id": result.run_id, "ok": result.ok, "seconds": round(result.seconds, 3),
+            "api_calls": job.client.stats.calls, "changes": len(applied.plan.changes),
+            "steps": [{"op": o.op.op_id, "status": o.status, "detail": o.detail,
+                       "lms_id": o.lms_id} for o in result.outcomes]}, indent=2))
+    else:
+        for run_id in applied.resumed:
+            ctx.out.print(f"Run {run_id} had been interrupted; it is closed and its work "
+                          "picked up.", highlight=False)
+        if applied.plan.is_empty:
+            ctx.out.print("No changes: Moodle matches the goal export.", style="green")
+        for outcome in result.outcomes:
+            if outcome.status != "done":
+                ctx.out.print(f"[red]{outcome.status}[/] {outcome.op.op_id}: {outcome.detail}",
+                              highlight=False)
+        if applied.plan.changes:
+            ctx.out.print(summary(applied.plan), highlight=False)
+        ctx.out.print(f"Run {result.run_id}: {result.count('done')} done, "
+                      f"{result.count('failed')} failed in {result.seconds:.1f} s; "
+                      f"{_calls(job.client)}.", highlight=False)
+    raise click.exceptions.Exit(OK if result.ok else NOT_READY)
+
+
+@contextmanager
+def _progress(ctx: CliContext, quiet: bool) -> Iterator[object]:
+    if quiet or not ctx.err.is_terminal:
+        yield None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=ctx.err, transient=True)
+    with bar:
+        task = bar.add_task("Applying", total=None)
+
+        def advance(op: Op, status: str) -> None:
+            bar.update(task, advance=1, description=f"Applying {op.framework}")
+
+        yield advance
+
+
+@goals_group.command("report")
+@files_argument
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="CSV (one row per goal and competency) or JSON.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of stdout.")
+@pass_context
+def report_command(ctx: CliContext, files: tuple[Path, ...], fmt: str,
+                   out: Path | None) -> None:
+    """Progress on each goal of the export, for HR to import: each competency's rating and
+    proficiency in the goal's plan, the courses linked to it and the employee's completion
+    of them, and the follow-up practice done. The number of API calls goes to stderr.
+
+    Exit codes: 0 written; 1 error (the message says what).
+    """
+    with _job(ctx, files, False) as job:
+        report = goals_report(job)
+    text = report.to_csv() if fmt == "csv" else report.to_json()
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    ctx.err.print(f"{len(report.goals)} goals with a plan; {report.api_calls} API calls"
+                  + (" (courses from the skills map's links in the store)"
+                     if report.course_source == "store" else ""), highlight=False)

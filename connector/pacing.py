@@ -56,7 +56,9 @@ class CallStats:
     its own request); a *request* is one HTTP request, so retries show as requests > calls.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, observer: Callable[[str, str], None] | None = None) -> None:
+        """``observer(function, outcome)`` is told of every finished call (e.g. metrics)."""
+        self._observer = observer
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self._requests: Counter[str] = Counter()
@@ -71,6 +73,8 @@ class CallStats:
         with self._lock:
             self._calls[function] += 1
             self._outcomes[(function, outcome)] += 1
+        if self._observer is not None:
+            self._observer(function, outcome)
 
     @property
     def calls(self) -> int:

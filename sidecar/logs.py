@@ -66,6 +66,10 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
+    from sidecar.metrics import ErrorCounter  # counts ERROR records for /metrics
+
+    counter = ErrorCounter(level=logging.ERROR)
+    root.addHandler(counter)
     root.setLevel(level)
     for noisy in ("urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -15,8 +15,9 @@ import store
 from config import LmsSettings, Settings
 from connector.moodle.client import MoodleClient
 from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken, Timeouts
-from connector.pacing import RateLimiter
+from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
+from sidecar.metrics import observe_call
 from skills_map.job import SkillsMap
 from skills_map.review import SuggestOptions
 from sync.job import FrameworkSync
@@ -46,6 +47,7 @@ def build_transport(
         max_input_vars=lms.max_input_vars,
         verify=verify,
         rate_limiter=RateLimiter(lms.rate_limit) if lms.rate_limit else None,
+        stats=CallStats(observer=observe_call),
         pool_size=lms.concurrency,
         session=session,
     )

@@ -145,8 +145,8 @@ def run(run_id: int) -> ResponseReturnValue:
                            plan_summary=plan_summary)
 
 
-def _plan_html(data: dict[str, Any] | None) -> tuple[str, str]:
-    if not data:
+def _plan_html(data: object) -> tuple[str, str]:
+    if not isinstance(data, dict) or not data:
         return "", ""
     plan = Plan.from_json(json.dumps(data))
     console = Console(record=True, width=110, file=io.StringIO())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from typing import Any
 
 import click
@@ -10,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 from config import Settings
 from sidecar.app import create_app
 from sidecar.context import CliContext, pass_context
+from sidecar.metrics import enable_multiprocess, worker_exited
 from sidecar.scheduler import start_scheduler
 from sidecar.wiring import open_store
 
@@ -45,10 +48,14 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     """
     settings = ctx.settings()
     bind = f"{host or settings.server.host}:{port or settings.server.port}"
+    metrics_dir = tempfile.mkdtemp(prefix="sidecar-metrics-")
+    enable_multiprocess(metrics_dir)
     ctx.err.print(f"lms-sidecar serving on http://{bind} for {settings.lms.url}",
                   highlight=False)
     SidecarServer(settings, {
         "bind": bind, "workers": workers or settings.server.workers,
         "accesslog": None, "errorlog": "-", "loglevel": settings.logging.level.lower(),
         "proc_name": "lms-sidecar", "graceful_timeout": 30,
+        "child_exit": lambda _server, worker: worker_exited(worker.pid),
     }).run()
+    shutil.rmtree(metrics_dir, ignore_errors=True)

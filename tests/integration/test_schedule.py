@@ -118,6 +118,12 @@ def test_serve_with_two_workers_answers_and_runs_a_missed_sync_once(sandbox, tmp
         scheduled = [r for r in runs(engine) if r[0] == "schedule"]
         assert scheduled[-1][:2] == ("schedule", "succeeded")
         assert len([r for r in scheduled if r[2] is None]) >= 1
+        # whichever worker answers, /metrics adds up the calls every worker made
+        for _ in range(4):
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            assert ('sidecar_lms_calls_total{function="core_competency_list_competency_'
+                    'frameworks",outcome="ok"}') in metrics
+            assert 'sidecar_sync_runs{kind="frameworks",status="succeeded"}' in metrics
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

@@ -25,4 +25,6 @@ BENCHMARKS: list[Benchmark] = [
               "skills-map suggestion quality (precision@1, precision@3, recall) on labels"),
     Benchmark("webhook_ingest", "bench.webhook_ingest",
               "signed completion webhooks through gunicorn into the inbox, SQLite and PostgreSQL"),
+    Benchmark("goals_sync", "bench.goals_sync",
+              "10,000 goals as learning plans against the sandbox with injected latency"),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import click
 from rich.table import Table
@@ -47,6 +47,8 @@ def check(ctx: CliContext, as_json: bool) -> None:
     except (e.LmsAuthError, e.LmsConnectionError, e.LmsResponseError) as exc:
         _fail(ctx, as_json, UNREACHABLE, settings.lms.url, _why(exc), exc)
     readiness = assess(site, enabled, settings.lms.service)
+    readiness = replace(readiness, notes=(*readiness.notes, *_manager_role_notes(
+        settings.goals.manager_role, "goals" in enabled)))
     store_status = _store_status(settings)
     code = OK if readiness.ready and store_status.ok else NOT_READY
     if as_json:
@@ -156,3 +158,20 @@ def _as_json(url: str, readiness: Readiness, store_status: StoreStatus,
         "notes": list(readiness.notes),
         "exit_code": code,
     }
+
+
+def _manager_role_notes(role: int | None, goals_on: bool) -> tuple[str, ...]:
+    """What check can say about goals.manager_role. Moodle's web services have no function to
+    read roles or what a role may be assigned to, and check writes nothing, so the role itself
+    is verified by the first `goals apply` (Moodle answers a bare invalidparameter for a role
+    not assignable in the user context, contract 142; apply names the fix)."""
+    if not goals_on:
+        return ()
+    if role is None:
+        return ("goals.manager_role is not set: goal managers get no role in their employees' "
+                "user context, so they cannot see the employees' plans in Moodle",)
+    return (f"goals.manager_role {role}: Moodle's web services cannot read roles, so check "
+            f"cannot tell whether role {role} exists and may be assigned in the user context; "
+            "the first `sidecar goals apply` verifies it and names the fix if Moodle refuses. "
+            "The role needs 'User' among its context types and moodle/competency:planview, "
+            "planviewdraft and usercompetencyview",)

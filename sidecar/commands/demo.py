@@ -21,6 +21,7 @@ from sidecar.context import make_console
 from sidecar.wiring import build_client
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "frameworks"
+GOALS = Path(__file__).resolve().parents[2] / "examples" / "goals" / "northwind-goals.csv"
 
 
 @dataclass
@@ -76,7 +77,8 @@ def demo(workdir: Path, sources: Path) -> None:
             f"store:\n  url: sqlite:///sidecar.sqlite\n"
             f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n"
             f"skills_map:\n  mapping_file: skills-map.yaml\n  method: tfidf\n"
-            f"  reviewer: demo-admin\n",
+            f"  reviewer: demo-admin\n"
+            f"goals:\n  files: [{GOALS.resolve()}]\n  manager_role: 9\n",
             encoding="utf-8")
         os.environ["SIDECAR_LMS__TOKEN"] = site.admin_token
         run = _Demo(console, config)
@@ -94,6 +96,10 @@ def demo(workdir: Path, sources: Path) -> None:
                 ["pull", "LEAD-FB", "--format", "case", "--out", str(pulled)])
         run.run("The store remembers every run", ["status"])
         _skills_map(run, config, workdir)
+        run.run("HR's goals become learning plans; each manager gets a role to see them",
+                ["goals", "apply"])
+        run.run("Progress on the goals, for HR (CSV)", ["goals", "report", "--out",
+                                                       str(workdir / "goals-report.csv")])
         console.print(Rule("[bold]What the sandbox LMS now holds"))
         with site.state.transaction() as db:
             render_dump(dump_state(db), console)

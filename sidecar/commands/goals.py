@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
 
 
 @contextmanager
-def _progress(ctx: CliContext, quiet: bool) -> Iterator[object]:
+def _progress(ctx: CliContext, quiet: bool) -> Iterator[Callable[[Op, str], None] | None]:
     if quiet or not ctx.err.is_terminal:
         yield None
         return

@@ -167,11 +167,12 @@ def read_plans(client: MoodleClient, goals: Sequence[Goal], actual: GoalsActual)
                                  strict=True):
         _take_read(goal, answer, actual)
     claimed = {s.plan_id for s in actual.stored.values()}
-    for user_id, answer in zip(listed, gather(client, client.user_plans, listed), strict=True):
-        if isinstance(answer, e.LmsError):
-            raise answer
-        _take_listed(by_user[user_id], user_id, answer, claimed, actual)
-    wanted = [p.id for gid, p in actual.plans.items()]
+    for user_id, listing in zip(listed, gather(client, client.user_plans, listed),
+                                strict=True):
+        if isinstance(listing, e.LmsError):
+            raise listing
+        _take_listed(by_user[user_id], user_id, listing, claimed, actual)
+    wanted = [p.id for p in actual.plans.values()]
     for plan_id, items in zip(wanted, gather(client, client.plan_competencies, wanted),
                               strict=True):
         if isinstance(items, e.LmsError):

@@ -190,5 +190,5 @@ def _practice(job: GoalSync, learners: Sequence[int]) -> dict[tuple[int, int], i
                     FollowupAnswer.answer.in_(PRACTICE_DONE))
              .group_by(FollowupSequence.learner_id, FollowupSequence.competency_id))
     with store.session_scope(job.sessions) as session:
-        return {(int(learner), int(comp)): int(count)
+        return {(int(learner), int(comp or 0)): int(count)
                 for learner, comp, count in session.execute(query)}

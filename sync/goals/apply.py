@@ -4,7 +4,8 @@ Each goal's steps run in order in their own lane (a goal whose step fails stops 
 other goals go on); manager role batches run in lanes of their own. Every step is journaled,
 and the store learns the plan id and the fingerprint of what was written as each step lands.
 A create whose answer was lost (timeout, reset) is looked up among the employee's plans by
-the goal's title before it is tried again, so a goal never gets two plans.
+the goal's title; it is tried again only by a later plan that looked again, so a goal never
+gets two plans.
 """
 
 from __future__ import annotations
@@ -94,18 +95,19 @@ class GoalApplier(StagedApplier[GoalIds]):
     # -- one handler per operation kind -------------------------------------------------
 
     def _create(self, op: CreatePlan, ids: GoalIds) -> StepOutcome:
-        fields = ep.PlanFields(**op.values)
+        """Create the plan. When the answer is lost (the create may still land), the plan is
+        looked up by title; not found, the step fails instead of creating a possible second
+        plan, and the next plan finds it by title (or creates it then)."""
         try:
-            plan_id = self.client.create_plan(fields).id
+            plan_id = self.client.create_plan(ep.PlanFields(**op.values)).id
             detail = "created"
         except e.LmsConnectionError as exc:
             found = self._lookup(op, ids)
             if found is None:
-                log.warning("%s: the create's answer was lost (%s) and no plan named %r "
-                            "exists; creating it again", op.op_id, exc, op.values["name"])
-                plan_id, detail = self.client.create_plan(fields).id, "created (second try)"
-            else:
-                plan_id, detail = found, "found after a lost answer"
+                return StepOutcome(op, "failed", f"the answer to the create was lost ({exc}); "
+                                   "not created again now, in case it landed: the next "
+                                   "apply finds the plan by its title or creates it")
+            plan_id, detail = found, "found by its title after a lost answer"
         with ids.lock:
             ids.plans[op.goal_id] = plan_id
             ids.claimed.add(plan_id)

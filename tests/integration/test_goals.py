@@ -235,17 +235,27 @@ def test_unknown_people_and_competencies_fail_with_their_line(client, engine, sy
     assert client.user_plans(user_id(client, MIA)) == []
 
 
-def test_a_lost_create_answer_is_found_by_title(client, engine, synced, tmp_path):
+def test_a_lost_create_answer_never_makes_a_second_plan(client, engine, synced, tmp_path,
+                                                       settings_for):
+    import time
+
     from connector.sandbox import FaultConfig, faults_of
 
-    export = write(tmp_path / "goals.csv", row(competencies=""))
-    sync = job(client, engine, synced.url, [export])
-    faults_of(synced.app).configure(FaultConfig(script=["ok", "timeout"],
-                                                functions=["core_competency_create_plan"],
-                                                timeout_seconds=0.2))
-    assert sync.apply().result.ok
+    export = write(tmp_path / "goals.csv", row())
+    slow = build_client(settings_for(timeout={"connect": 1, "read": 0.3}).lms)
+    sync = GoalSync(slow, engine, synced.url, (export,), options=GoalOptions(manager_role=9))
+    faults_of(synced.app).configure(FaultConfig(script=["timeout"], timeout_seconds=0.5,
+                                                functions=["core_competency_create_plan"]))
+    first = sync.apply()  # the create lands after the client gave up on it
+    assert [o.op.kind for o in first.result.failed] == ["create_plan"]
+    assert "not created again" in first.result.failed[0].detail
     faults_of(synced.app).configure(FaultConfig())
-    assert len(client.user_plans(user_id(client, MIA))) == 1
+    time.sleep(0.5)
+    again, _ = sync.plan()
+    assert [op.kind for op in again.changes][:1] == ["adopt_plan"]
+    assert sync.apply().result.ok
+    [plan] = client.user_plans(user_id(client, MIA))
+    assert len(client.plan_competencies(plan.id)) == 2
     assert sync.plan()[0].is_empty
 
 

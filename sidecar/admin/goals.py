@@ -1,0 +1,43 @@
+"""Admin page of the goals: progress per goal and competency, as HR will import it."""
+
+from __future__ import annotations
+
+from flask import Response, flash, render_template
+from flask.typing import ResponseReturnValue
+
+from connector.errors import LmsError
+from sidecar.admin.panels import register_link
+from sidecar.admin.views import blueprint
+from sidecar.app import services
+from sidecar.commands.goals import build_goal_sync
+from sidecar.wiring import build_client
+from sync.errors import SyncError
+from sync.goals.report import GoalReport, goals_report
+
+
+def _report() -> GoalReport | None:
+    svc = services()
+    job = build_goal_sync(svc.settings, build_client(svc.settings.lms), svc.engine)
+    try:
+        return goals_report(job)
+    except (SyncError, LmsError) as exc:
+        flash(f"The goals report could not be made: {exc}", "error")
+        return None
+
+
+@blueprint.get("/goals")
+def goals() -> ResponseReturnValue:
+    """Each goal's plan, competencies (rating, proficiency), courses and practice done."""
+    return render_template("admin/goals.html", report=_report())
+
+
+@blueprint.get("/goals.csv")
+def goals_csv() -> ResponseReturnValue:
+    report = _report()
+    if report is None:
+        return render_template("admin/goals.html", report=None), 502
+    return Response(report.to_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=goals-report.csv"})
+
+
+register_link("Goals", "admin.goals")

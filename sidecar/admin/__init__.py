@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import Flask
 
 from config import Settings
+from sidecar.admin import followups as _followup_pages  # noqa: F401 - adds its pages
 from sidecar.admin import goals as _goals_pages  # noqa: F401 - adds its pages to blueprint
 from sidecar.admin import skills as _skills_pages  # noqa: F401 - adds its pages to blueprint
 from sidecar.admin.auth import PasswordCheck

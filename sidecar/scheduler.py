@@ -113,16 +113,25 @@ def _last_fire_time(trigger: CronTrigger, since: datetime, now: datetime) -> dat
 
 
 def start_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler | None:
-    """Start the background scheduler with the framework sync; None when nothing is scheduled.
+    """Start the background scheduler with the framework sync, the follow-up jobs and the
+    completion reconciliation; None when nothing is scheduled.
 
     ``coalesce`` folds runs missed while busy into one, ``max_instances=1`` keeps a worker
     from overlapping itself; the database lock keeps workers and instances apart.
     """
+    from sidecar.completion_wiring import add_reconcile_job
+    from sidecar.followup_jobs import add_followup_jobs
+
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.sync.timezone))
+    followups = add_followup_jobs(scheduler, settings, engine)
+    followups = add_reconcile_job(scheduler, settings, engine) or followups
     trigger = trigger_for(settings)
     if trigger is None or not settings.features.frameworks or not settings.sync.sources:
         log.info("no framework sync scheduled (sync.schedule or sync.sources is empty)")
-        return None
-    scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.sync.timezone))
+        if not followups:
+            return None
+        scheduler.start()
+        return scheduler
     scheduler.add_job(run_framework_sync, trigger, args=(settings, engine),
                       id=FRAMEWORK_SYNC_JOB, name="framework sync", coalesce=True,
                       max_instances=1, misfire_grace_time=settings.sync.misfire_grace_seconds,

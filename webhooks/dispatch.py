@@ -38,6 +38,9 @@ from webhooks.timing import QuietWindow, day_bounds, quiet_until, zone_for
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_REFUSAL = timedelta(hours=1)
+# After a failed send that was looked up and not found: wait, so that one run does not
+# hammer a site that is down (the run would claim the same task again at once).
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,8 @@ class Dispatcher:
             log.warning("sending %d follow-ups: %s; looking them up", len(tasks), exc)
             with self._lock:
                 report.errors.append(str(exc))
-            self._reconcile_ids([t.id for t in tasks], report)
+            self._reconcile_ids([t.id for t in tasks], report,
+                                retry_at=self.clock.now() + RETRY_AFTER_FAILURE)
             return
         except LmsError as exc:
             log.error("Moodle refused %d follow-up messages: %s", len(tasks), exc)
@@ -316,7 +320,9 @@ class Dispatcher:
         if mine:
             self._reconcile_ids(mine, report)
 
-    def _reconcile_ids(self, ids: list[int], report: DispatchReport) -> None:
+    def _reconcile_ids(self, ids: list[int], report: DispatchReport,
+                       retry_at: datetime | None = None) -> None:
+        """Mark sent what Moodle has; put the rest back (due at ``retry_at`` when given)."""
         with self._session() as session, session.begin():
             for task in self._load(session, ids):
                 try:
@@ -335,6 +341,8 @@ class Dispatcher:
                         report.reconciled += 1
                 else:
                     task.status = TaskStatus.SCHEDULED.value
+                    if retry_at is not None:
+                        task.due_at = retry_at
                     with self._lock:
                         report.resent_after_lookup += 1
 

@@ -1,0 +1,154 @@
+"""The follow-up jobs of ``sidecar serve``: intake (new completions -> sequences) and dispatch
+(due tasks -> Moodle messages), triggered by APScheduler on intervals from the config.
+
+Each run takes a database lock first (``store.advisory_lock``), so of all the workers and
+instances only one runs a job at a time; the others return "busy". The claims inside (inbox
+rows, tasks) are row by row anyway, the lock only saves the duplicate work. A run that did
+something or failed is recorded as a run (kind ``followups-intake`` / ``followups-dispatch``,
+trigger ``schedule``) so that ``sidecar status`` and the admin pages show it; an idle run
+every minute records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+import store
+from config import Settings
+from connector.errors import LmsError
+from sidecar.followup_wiring import dispatcher_for, policy_for, rules_for
+from sidecar.wiring import build_client
+from webhooks import inbox
+from webhooks.clock import Clock, SystemClock
+from webhooks.intake import take_completions
+from webhooks.policy import FollowupError
+
+log = logging.getLogger(__name__)
+
+INTAKE_JOB = "followup-intake"
+DISPATCH_JOB = "followup-dispatch"
+INTAKE_KIND = "followups-intake"
+DISPATCH_KIND = "followups-dispatch"
+INTAKE_BATCH = 100
+MAX_INTAKE_BATCHES = 50  # at most 5,000 completions a run; the next run takes the rest
+# A crashed holder's SQLite lock row is overtaken after this long; longer than any run.
+LOCK_TTL = timedelta(minutes=30)
+
+
+def run_followup_intake(settings: Settings, engine: Engine, clock: Clock | None = None) -> str:
+    """Turn new inbox completions into follow-up sequences, once across every worker and
+    instance; returns "succeeded", "failed", "busy" or "idle" (nothing new).
+
+    Never raises for an LMS, plans file or store failure: it is logged and recorded.
+    """
+    clock = clock or SystemClock()
+    with store.advisory_lock(engine, f"{INTAKE_JOB}:{settings.lms.url}",
+                             ttl=LOCK_TTL) as acquired:
+        if not acquired:
+            log.info("follow-up intake skipped: another worker or instance is running it")
+            return "busy"
+        started = ignored = failed = 0
+        try:
+            client, policy, rules = build_client(settings.lms), policy_for(settings), \
+                rules_for(settings)
+            for _ in range(MAX_INTAKE_BATCHES):
+                report = take_completions(engine, inbox,  # type: ignore[arg-type]
+                                          client, policy, rules, clock, limit=INTAKE_BATCH)
+                started, ignored, failed = (started + report.started, ignored + report.ignored,
+                                            failed + report.failed)
+                if report.started + report.ignored + report.failed < INTAKE_BATCH:
+                    break
+        except (FollowupError, LmsError, SQLAlchemyError) as exc:
+            log.error("follow-up intake failed: %s", exc)
+            _record(engine, settings, INTAKE_KIND, "failed",
+                    {"started": started, "ignored": ignored, "failed": failed}, str(exc))
+            return "failed"
+    summary = {"started": started, "ignored": ignored, "failed": failed}
+    if not any(summary.values()):
+        return "idle"
+    log.info("follow-up intake: %d sequence(s) started, %d completion(s) without a plan, "
+             "%d failed", started, ignored, failed)
+    status = "partial" if failed and (started or ignored) else "failed" if failed else \
+        "succeeded"
+    _record(engine, settings, INTAKE_KIND, status, summary,
+            f"{failed} completion(s) could not be looked up in the LMS" if failed else None)
+    return "failed" if failed else "succeeded"
+
+
+def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | None = None) -> str:
+    """Send the due follow-up tasks, once across every worker and instance; returns
+    "succeeded", "failed", "busy" or "idle" (nothing due).
+
+    Never raises for an LMS, plans file or store failure: it is logged and recorded, and
+    what Moodle refused is kept on each task (``sidecar followups show``).
+    """
+    clock = clock or SystemClock()
+    with store.advisory_lock(engine, f"{DISPATCH_JOB}:{settings.lms.url}",
+                             ttl=LOCK_TTL) as acquired:
+        if not acquired:
+            log.info("follow-up dispatch skipped: another worker or instance is running it")
+            return "busy"
+        try:
+            report = dispatcher_for(settings, engine, clock).run()
+        except (FollowupError, LmsError, SQLAlchemyError) as exc:
+            log.error("follow-up dispatch failed: %s", exc)
+            _record(engine, settings, DISPATCH_KIND, "failed", {}, str(exc))
+            return "failed"
+    summary = report.as_dict()
+    errors = summary.pop("errors")
+    if not any(summary.values()) and not errors:
+        return "idle"
+    trouble = report.failed + len(errors) + report.doubtful
+    log.log(logging.ERROR if trouble else logging.INFO,
+            "follow-up dispatch: sent %d, found already sent %d, deferred %d, stopped %d, "
+            "refused %d, errors %d", report.sent, report.reconciled, report.deferred,
+            report.stopped, report.failed, len(errors))
+    status = ("partial" if report.sent or report.reconciled else "failed") if trouble else \
+        "succeeded"
+    _record(engine, settings, DISPATCH_KIND, status, summary,
+            "; ".join(errors)[:2000] or (f"Moodle refused {report.failed} message(s)"
+                                         if report.failed else None))
+    return "failed" if trouble else "succeeded"
+
+
+def _record(engine: Engine, settings: Settings, kind: str, status: str,
+            summary: Mapping[str, Any], error: str | None) -> None:
+    try:
+        with store.session_scope(store.session_factory(engine)) as session:
+            run = store.start_run(session, kind=kind, site=settings.lms.url,
+                                  trigger=store.RunTrigger.SCHEDULE)
+            store.finish_run(session, run, status, summary, error=error)
+    except SQLAlchemyError as exc:
+        log.error("could not record the %s run: %s", kind, exc)
+
+
+def add_followup_jobs(scheduler: BaseScheduler, settings: Settings, engine: Engine) -> bool:
+    """Add the intake and dispatch jobs to ``scheduler`` when follow-ups are on and a plans
+    file is set; True when added.
+
+    ``coalesce`` folds runs missed while busy into one, ``max_instances=1`` keeps a worker
+    from overlapping itself; the database lock keeps workers and instances apart.
+    """
+    f = settings.followups
+    if not settings.features.followups or f.plans_file is None:
+        log.info("no follow-up jobs scheduled (features.followups is off or "
+                 "followups.plans_file is not set)")
+        return False
+    for job_id, name, function, seconds in (
+            (INTAKE_JOB, "follow-up intake", run_followup_intake, f.intake_interval_seconds),
+            (DISPATCH_JOB, "follow-up dispatch", run_followup_dispatch,
+             f.dispatch_interval_seconds)):
+        scheduler.add_job(function, IntervalTrigger(seconds=seconds), args=(settings, engine),
+                          id=job_id, name=name, coalesce=True, max_instances=1,
+                          misfire_grace_time=seconds, replace_existing=True)
+    log.info("follow-up jobs scheduled: intake every %d s, dispatch every %d s",
+             f.intake_interval_seconds, f.dispatch_interval_seconds)
+    return True

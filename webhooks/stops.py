@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connector.errors import LmsError
+from connector.errors import FunctionNotInServiceError, LmsError, UnknownFunctionError
 from connector.moodle.client import MoodleClient
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,14 @@ class LmsStopChecks:
                     rating = item.rating
                     if rating is not None and rating.proficiency:
                         proficient.add(item.competency.id)
+        except (FunctionNotInServiceError, UnknownFunctionError) as exc:
+            # Optional functions (connector.moodle.functions): without them the rule cannot
+            # be asked at all, so it is switched off for this run with one warning.
+            log.warning("stop rules: the proficiency rule is skipped: %s is not available to "
+                        "the token (add it to the external service, or set "
+                        "followups.stop_when_proficient: false)", exc.wsfunction or exc)
+            self.check_proficiency = False
+            return proficient
         except LmsError as exc:
             log.warning("stop rules: could not read the plans of learner %s: %s",
                         learner_id, exc)

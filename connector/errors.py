@@ -20,6 +20,12 @@ Callers catch by meaning, never by parsing bodies::
             ├── InvalidParameterError      (debuginfo says why, when debugging is on)
             ├── DuplicateIdnumberError
             └── InvalidValueError          (other invalidpersistenterror)
+        ├── TotaraApiDisabledError HTTP 400 from /api/graphql.php: the external API is off
+        ├── GraphQLError           Totara's ``errors[]`` (HTTP 200): message, category, debug
+        │   ├── AccessTokenRejectedError   + LmsAuthError   ("Missing, expired or invalid ...")
+        │   ├── UnknownOperationError      (this release has no such query or mutation)
+        │   └── MutationFailedError        ({success: false, errors{code, message}} in data)
+        └── OAuthTokenError        + LmsAuthError   /totara/oauth2/token.php answered ``error``
 
 Exceptions carry the wsfunction, the HTTP status and the names and values of the
 parameters that were sent, but never the token or a password: they end up in logs.
@@ -31,7 +37,8 @@ from collections.abc import Sequence
 from typing import Any
 
 #: Form fields whose values are never shown anywhere.
-SECRET_FIELDS = frozenset({"wstoken", "password", "token", "privatetoken"})
+SECRET_FIELDS = frozenset({"wstoken", "password", "token", "privatetoken", "client_secret",
+                           "access_token"})
 _SHOWN_PARAMS = 12
 _SHOWN_VALUE = 60
 
@@ -201,3 +208,69 @@ class DuplicateIdnumberError(MoodleError):
 
 class InvalidValueError(MoodleError):
     """Moodle refused a value on save (``invalidpersistenterror``: scale, rating...)."""
+
+
+class TotaraApiDisabledError(LmsResponseError):
+    """Totara's GraphQL endpoint answered HTTP 400: the external API feature is off, or the
+    request was not a POST (Totara answers both the same way)."""
+
+
+class GraphQLError(LmsResponseError):
+    """An ``errors[]`` entry from Totara's GraphQL API (HTTP 200).
+
+    ``wsfunction`` holds the operation name; ``category`` is ``extensions.category`` and
+    ``debug_message`` is ``debugMessage`` (top level before Totara 19, in ``extensions`` from 19
+    on), present only when the site shows debugging.
+    """
+
+    def __init__(self, message: str, *, category: str | None = None,
+                 debug_message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.category = category
+        self.debug_message = debug_message
+
+    @property
+    def errorcode(self) -> str | None:
+        """The category, under the name the call statistics read for every LMS error."""
+        return self.category
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        category = f" [{self.category}]" if self.category else ""
+        debug = (f"; Totara says: {' '.join(self.debug_message.split())}"
+                 if self.debug_message else "")
+        return f"{text}{category}{debug}"
+
+
+class AccessTokenRejectedError(GraphQLError, LmsAuthError):
+    """Totara refused the bearer token ("Missing, expired or invalid access token")."""
+
+
+class UnknownOperationError(GraphQLError):
+    """The site's schema has no such query or mutation: an older Totara release, or a feature
+    (perform goals, goal tasks) that is not installed."""
+
+
+class MutationFailedError(GraphQLError):
+    """A mutation answered ``{success: false, errors: [{code, message}]}`` inside ``data``;
+    ``codes`` lists Totara's codes."""
+
+    def __init__(self, message: str, *, codes: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.codes = tuple(codes)
+
+
+class OAuthTokenError(LmsAuthError):
+    """/totara/oauth2/token.php refused the client (its ``error`` key is ``error``)."""
+
+    def __init__(self, message: str, *, error: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error = error
+
+    @property
+    def errorcode(self) -> str | None:
+        return self.error
+
+
+class InvalidClientError(OAuthTokenError):
+    """The client id or secret is wrong, or the API client is disabled (``invalid_client``)."""

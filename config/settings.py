@@ -35,6 +35,7 @@ from pydantic_settings import (
 )
 
 from config.goals import GoalSettings
+from config.totara import TotaraSettings
 from config.webhooks import WebhookSettings
 
 ENV_PREFIX = "SIDECAR_"
@@ -115,6 +116,21 @@ class LmsSettings(Section):
         description="File holding the password of `username`. A relative path is relative to "
         "the config file's folder.",
     )
+    client_id: str | None = Field(
+        default=None,
+        description="Totara only: the id of the API client (Quick-access menu > Development > "
+        "API > Clients) whose service account lms-sidecar acts as in the GraphQL API.",
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="Totara only: the API client's secret. Only from the environment variable "
+        "SIDECAR_LMS__CLIENT_SECRET (or use client_secret_file); never written in the config file.",
+    )
+    client_secret_file: Path | None = Field(
+        default=None,
+        description="Totara only: file holding the API client's secret. A relative path is "
+        "relative to the config file's folder.",
+    )
     service: str = Field(
         default="lms_sidecar",
         min_length=1,
@@ -157,6 +173,7 @@ class LmsSettings(Section):
 
     _token_from_file: SecretStr | None = PrivateAttr(default=None)
     _password_from_file: SecretStr | None = PrivateAttr(default=None)
+    _client_secret_from_file: SecretStr | None = PrivateAttr(default=None)
 
     @field_validator("url")
     @classmethod
@@ -173,6 +190,8 @@ class LmsSettings(Section):
             )
         _check_one_source(self.token, self.token_file, "token")
         _check_one_source(self.password, self.password_file, "password")
+        if self.kind == "totara":
+            return self._totara_credentials()
         has_token = self.resolved_token is not None
         has_login = self.username is not None or self.resolved_password is not None
         if has_token and has_login:
@@ -202,6 +221,40 @@ class LmsSettings(Section):
                 {"field": "username"},
             )
         return self
+
+    def _totara_credentials(self) -> LmsSettings:
+        """Totara: an API client (id + secret) for GraphQL; a web-service token is optional and
+        serves the legacy web services (course links, completions, messages)."""
+        if self.client_secret_file is not None:
+            self._client_secret_from_file = _read_secret_file(
+                self.client_secret_file, "client_secret_file", "client secret")
+        if self.client_secret is not None and self.client_secret_file is not None:
+            raise PydanticCustomError(
+                "secret_twice", "the client secret is set twice, by SIDECAR_LMS__CLIENT_SECRET "
+                "and by lms.client_secret_file; keep one", {"field": "client_secret_file"})
+        if self.username is not None or self.resolved_password is not None:
+            raise PydanticCustomError(
+                "credentials_conflict", "a Totara site signs lms-sidecar in with an API client "
+                "(lms.client_id and SIDECAR_LMS__CLIENT_SECRET), not a username and password",
+                {"field": "username"})
+        if not self.client_id:
+            raise PydanticCustomError(
+                "credentials_missing", "lms.kind is totara: set lms.client_id to the id of an "
+                "API client (Quick-access menu > Development > API > Clients)",
+                {"field": "client_id"})
+        if self.resolved_client_secret is None:
+            raise PydanticCustomError(
+                "credentials_missing", "no secret for API client {client}: set the environment "
+                "variable SIDECAR_LMS__CLIENT_SECRET or lms.client_secret_file",
+                {"field": "client_id", "client": self.client_id})
+        return self
+
+    @property
+    def resolved_client_secret(self) -> SecretStr | None:
+        """Totara's API client secret, from the environment or `client_secret_file`."""
+        if self.client_secret is not None:
+            return self.client_secret
+        return self._client_secret_from_file
 
     @property
     def resolved_token(self) -> SecretStr | None:
@@ -663,6 +716,10 @@ class Settings(BaseSettings):
     )
     admin: AdminSettings = Field(
         default_factory=AdminSettings, description="The admin pages and who may sign in."
+    )
+    totara: TotaraSettings = Field(
+        default_factory=TotaraSettings,
+        description="Totara-only options (lms.kind: totara): HR Import folder, release.",
     )
     logging: LoggingSettings = Field(
         default_factory=LoggingSettings, description="What is logged, and how."

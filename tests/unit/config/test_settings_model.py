@@ -179,7 +179,7 @@ def test_every_key_is_explained_in_the_starter_file() -> None:
     ]
     assert missing == []
     # Secrets appear only as the environment variable to set.
-    assert secrets == {"lms.token", "lms.password", "followups.coach.token",
+    assert secrets == {"lms.token", "lms.password", "lms.client_secret", "followups.coach.token",
                        "followups.link_secret", "webhooks.sidecar.secrets",
                        "webhooks.totara.secrets", "webhooks.moodle.secrets",
                        "webhooks.tool_trigger.secrets", "admin.password",

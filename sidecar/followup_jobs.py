@@ -103,7 +103,8 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
             _record(engine, settings, DISPATCH_KIND, "failed", {}, str(exc))
             return "failed"
     summary = report.as_dict()
-    errors = summary.pop("errors")
+    errors = list(report.errors)
+    del summary["errors"]
     if not any(summary.values()) and not errors:
         return "idle"
     trouble = report.failed + len(errors) + report.doubtful

@@ -106,6 +106,17 @@ def dispatcher_for(settings: Settings, engine: Engine, clock: Clock,
                       stops=stops if (f.check_enrolment or f.stop_when_proficient) else None)
 
 
+def use_clock(app: Flask, settings: Settings, engine: Engine, clock: Clock) -> bool:
+    """Serve ``app``'s answer page on ``clock`` (the demo moves time forward); False when the
+    page is not mounted."""
+    from webhooks.learner import EXTENSION
+
+    if EXTENSION not in app.extensions:
+        return False
+    app.extensions[EXTENSION] = learner_pages(settings, engine, clock)
+    return True
+
+
 def mount_learner_pages(app: Flask, settings: Settings, engine: Engine) -> bool:
     """Serve the learners' answer page when its key and public address are configured."""
     if not settings.features.followups:

@@ -17,6 +17,7 @@ from rich.table import Table
 from connector.moodle import endpoints as ep
 from connector.sandbox import SandboxServer
 from connector.sandbox.dump import dump_state, render_dump
+from sidecar.commands.demo_followups import followups_demo
 from sidecar.context import make_console
 from sidecar.wiring import build_client
 
@@ -52,6 +53,14 @@ class _Demo:
                         standalone_mode=False) or 0
         self.steps.append(_Step(title, command, code, expected))
         return code
+
+    def heading(self, title: str) -> None:
+        """The numbered heading of the next step."""
+        self.console.print(Rule(f"[bold]{len(self.steps) + 1}. {title}"))
+
+    def record(self, title: str, command: str, ok: bool) -> None:
+        """A step that is not a CLI command (an HTTP request), shown by its caller."""
+        self.steps.append(_Step(title, command, 0 if ok else 1, (0,)))
 
 
 @click.command()
@@ -100,6 +109,8 @@ def demo(workdir: Path, sources: Path) -> None:
                 ["goals", "apply"])
         run.run("Progress on the goals, for HR (CSV)", ["goals", "report", "--out",
                                                        str(workdir / "goals-report.csv")])
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        followups_demo(console, site, config, run)
         console.print(Rule("[bold]What the sandbox LMS now holds"))
         with site.state.transaction() as db:
             render_dump(dump_state(db), console)

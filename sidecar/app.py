@@ -12,9 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
 from connector.errors import LmsError
+from sidecar.completion_wiring import mount_webhooks
 from sidecar.metrics import metrics_blueprint
 from sidecar.wiring import build_client, open_store
-from webhooks.receiver import create_blueprint as webhook_receiver
 
 health = Blueprint("health", __name__)
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
     from sidecar.followup_wiring import mount_learner_pages
 
     mount_learner_pages(app, settings, app.extensions["sidecar"].engine)
-    app.register_blueprint(webhook_receiver(settings.webhooks, shared.engine))
+    mount_webhooks(app, settings, shared.engine)
     from sidecar.admin import init_admin  # the admin pages use this module's services()
 
     init_admin(app, settings)

@@ -6,6 +6,7 @@ import click
 
 from sidecar.commands.admin import admin
 from sidecar.commands.check import check
+from sidecar.commands.completions import completions
 from sidecar.commands.demo import demo
 from sidecar.commands.followups import followups
 from sidecar.commands.frameworks import apply, plan, pull, status
@@ -17,7 +18,7 @@ from sidecar.commands.skills import audit, map_group
 from sidecar.context import CliContext
 
 COMMANDS: list[click.Command] = [init, check, plan, apply, pull, status, map_group, audit,
-                                 goals_group, followups, serve, admin, sandbox, demo]
+                                 goals_group, completions, followups, serve, admin, sandbox, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -55,13 +55,13 @@ def enable_multiprocess(directory: str) -> None:
     from prometheus_client import values
 
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def worker_exited(pid: int) -> None:
     """Tell the multiprocess storage that a worker is gone (gunicorn's child_exit hook)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 #: (metric name, help, function(session) -> [(labels, value)]) read from the store per scrape.
 Rows = Iterable[tuple[dict[str, str], float]]
@@ -153,7 +153,7 @@ def metrics_blueprint(engine: Engine) -> Blueprint:
     def metrics() -> Response:
         registry = CollectorRegistry()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
             from prometheus_client import REGISTRY
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import store
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
+from sidecar.commands.plans import calls, progress
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, build_framework_sync, open_store
 from sync.actual import read_frameworks, scale_names, to_framework
 from sync.apply import ApplyResult
 from sync.errors import SyncError
 from sync.job import FrameworkSync
-from sync.plan import Op, Plan
+from sync.plan import Plan
 from sync.render import render, summary
 from sync.sources import FORMATS, write_source
 
@@ -48,11 +48,6 @@ def _job(ctx: CliContext, sources: tuple[Path, ...],
         raise click.exceptions.Exit(NOT_READY) from exc
 
 
-def _calls(client: MoodleClient) -> str:
-    rows = client.stats.by_function()
-    detail = ", ".join(f"{r.function.removeprefix('core_competency_')} {r.calls}"
-                       for r in rows[:6])
-    return f"{client.stats.calls} API calls" + (f" ({detail})" if detail else "")
 
 
 @click.command()
@@ -79,7 +74,7 @@ def plan(ctx: CliContext, sources: tuple[Path, ...], as_json: bool, out: Path | 
         click.echo(the_plan.to_json())
     else:
         ctx.out.print(render(the_plan))
-        ctx.err.print(_calls(job.client), highlight=False)
+        ctx.err.print(calls(job.client), highlight=False)
         if out:
             ctx.err.print(f"Saved the plan to {out}; apply it with: sidecar apply {out}",
                           highlight=False)
@@ -103,8 +98,8 @@ def apply(ctx: CliContext, plan_file: Path | None, sources: tuple[Path, ...], as
     Exit codes: 0 done; 1 a step or the run failed (the message says what).
     """
     saved = Plan.from_json(plan_file.read_text(encoding="utf-8")) if plan_file else None
-    with _job(ctx, tuple(sources), on_missing) as job, _progress(ctx, as_json) as progress:
-        applied = job.apply(saved, progress=progress)
+    with _job(ctx, tuple(sources), on_missing) as job, progress(ctx, as_json) as advance:
+        applied = job.apply(saved, progress=advance)
     result = applied.result
     if as_json:
         click.echo(json.dumps(_result_json(applied.plan, result, job.client), indent=2))
@@ -118,20 +113,6 @@ def apply(ctx: CliContext, plan_file: Path | None, sources: tuple[Path, ...], as
     raise click.exceptions.Exit(OK if result.ok else NOT_READY)
 
 
-@contextmanager
-def _progress(ctx: CliContext, quiet: bool) -> Iterator[Callable[[Op, str], None] | None]:
-    if quiet or not ctx.err.is_terminal:
-        yield None
-        return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=ctx.err, transient=True)
-    with bar:
-        task = bar.add_task("Applying", total=None)
-
-        def advance(op: Op, status: str) -> None:
-            bar.update(task, advance=1, description=f"Applying {op.idnumber}")
-
-        yield advance
 
 
 def _print_result(ctx: CliContext, the_plan: Plan, result: ApplyResult,
@@ -145,7 +126,7 @@ def _print_result(ctx: CliContext, the_plan: Plan, result: ApplyResult,
         ctx.out.print(summary(the_plan), highlight=False)
     ctx.out.print(
         f"Run {result.run_id}: {result.count('done')} done, {result.count('skipped')} skipped, "
-        f"{result.count('failed')} failed in {result.seconds:.1f} s; {_calls(client)}.",
+        f"{result.count('failed')} failed in {result.seconds:.1f} s; {calls(client)}.",
         highlight=False)
 
 
@@ -188,7 +169,7 @@ def pull(ctx: CliContext, idnumber: str, fmt: str, out: Path) -> None:
         raise click.exceptions.Exit(NOT_READY)
     write_source(to_framework(actual, names, made), out, fmt)
     ctx.out.print(f"Wrote {idnumber} ({len(actual.competencies)} competencies) to {out}; "
-                  f"{_calls(client)}.", highlight=False)
+                  f"{calls(client)}.", highlight=False)
 
 
 @click.command()

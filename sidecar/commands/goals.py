@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 import store
 from config import Settings
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
+from sidecar.commands.plans import calls, progress
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, open_store
 from sync.errors import SyncError
 from sync.goals import GoalOptions, GoalSync
 from sync.goals.render import render, summary
 from sync.goals.report import goals_report
-from sync.plan import Op, Plan
+from sync.plan import Plan
 
 CHANGES_PENDING = 2
 
@@ -57,11 +57,6 @@ def _job(ctx: CliContext, files: tuple[Path, ...], force: bool) -> Iterator[Goal
         raise click.exceptions.Exit(NOT_READY) from exc
 
 
-def _calls(client: MoodleClient) -> str:
-    rows = client.stats.by_function()
-    detail = ", ".join(f"{r.function.removeprefix('core_competency_')} {r.calls}"
-                       for r in rows[:6])
-    return f"{client.stats.calls} API calls" + (f" ({detail})" if detail else "")
 
 
 @click.group("goals")
@@ -98,7 +93,7 @@ def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: P
         click.echo(the_plan.to_json())
     else:
         ctx.out.print(render(the_plan))
-        ctx.err.print(_calls(job.client), highlight=False)
+        ctx.err.print(calls(job.client), highlight=False)
         if out:
             ctx.err.print(f"Saved the plan to {out}; apply it with: sidecar goals apply {out}",
                           highlight=False)
@@ -126,8 +121,9 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
     except ValueError as exc:
         ctx.err.print(f"[bold red]Error:[/] {plan_file}: {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
-    with _job(ctx, tuple(files), force) as job, _progress(ctx, as_json) as progress:
-        applied = job.apply(saved, progress=progress)
+    with _job(ctx, tuple(files), force) as job, \
+            progress(ctx, as_json, lambda op: op.framework) as advance:
+        applied = job.apply(saved, progress=advance)
     result = applied.result
     if as_json:
         click.echo(json.dumps({
@@ -149,24 +145,10 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
             ctx.out.print(summary(applied.plan), highlight=False)
         ctx.out.print(f"Run {result.run_id}: {result.count('done')} done, "
                       f"{result.count('failed')} failed in {result.seconds:.1f} s; "
-                      f"{_calls(job.client)}.", highlight=False)
+                      f"{calls(job.client)}.", highlight=False)
     raise click.exceptions.Exit(OK if result.ok else NOT_READY)
 
 
-@contextmanager
-def _progress(ctx: CliContext, quiet: bool) -> Iterator[Callable[[Op, str], None] | None]:
-    if quiet or not ctx.err.is_terminal:
-        yield None
-        return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=ctx.err, transient=True)
-    with bar:
-        task = bar.add_task("Applying", total=None)
-
-        def advance(op: Op, status: str) -> None:
-            bar.update(task, advance=1, description=f"Applying {op.framework}")
-
-        yield advance
 
 
 @goals_group.command("report")

@@ -25,6 +25,8 @@ BENCHMARKS: list[Benchmark] = [
               "skills-map suggestion quality (precision@1, precision@3, recall) on labels"),
     Benchmark("webhook_ingest", "bench.webhook_ingest",
               "signed completion webhooks through gunicorn into the inbox, SQLite and PostgreSQL"),
+    Benchmark("followup_dispatch", "bench.followup_dispatch",
+              "10,000 due follow-up tasks sent to the sandbox with latency; 0 duplicates"),
     Benchmark("goals_sync", "bench.goals_sync",
               "10,000 goals as learning plans against the sandbox with injected latency"),
 ]

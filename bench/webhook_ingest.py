@@ -28,7 +28,10 @@ from pathlib import Path
 
 from bench.report import Figure, Report
 
-WORKERS, THREADS, CLIENTS = 2, 4, 8
+# BENCH_WORKERS / BENCH_THREADS try other gunicorn shapes (e.g. 1 x 8 for SQLite).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+CLIENTS = 8
 SECRET = "whsec_" + base64.b64encode(b"bench-webhook-secret-0123456789").decode()
 PG_ADMIN = os.environ.get("SIDECAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -146,7 +149,7 @@ def _committed(store_url: str) -> int:
 def _measure(report: Report, case: str, store_url: str, events: int, gate: bool) -> None:
     with _server(store_url) as port:
         _send(port, _bodies(200, 10_000_000))  # warm-up: connections, imports, caches
-        work = _bodies(events, 0)
+        work = _bodies(events, 1)  # learner ids from 1: id 0 is refused as malformed
         started = time.perf_counter()
         latencies, accepted, failed = _send(port, work)
         seconds = time.perf_counter() - started

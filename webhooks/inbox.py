@@ -11,6 +11,7 @@ whether it came by Standard Webhooks, Totara, Moodle's local_webhooks, tool_trig
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, cast, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Executable
 
 from store.models import InboxEvent, InboxStatus, Watermark, utcnow
 from webhooks.errors import InboxError
@@ -129,14 +131,15 @@ def record_event(
     ``BEGIN IMMEDIATE``) and PostgreSQL (a transaction lock per course and learner).
     """
     now = now or utcnow()
+    near: dict[str, Any] = {"near_course": None, "near_user": None, "near_from": None,
+                            "near_to": None}
     if event.is_completion:
         assert event.courseid is not None and event.userid is not None
         assert event.completed_at is not None
         key = completion_key(event.courseid, event.userid, event.completed_at)
         _lock_pair(session, event.courseid, event.userid)
-        near = _near_completion(session, event.courseid, event.userid, event.completed_at, window)
-        if near is not None:
-            return Recorded(near[0], False, near[1])
+        near = {"near_course": event.courseid, "near_user": event.userid,
+                "near_from": event.completed_at - window, "near_to": event.completed_at + window}
         chosen = status or InboxStatus.NEW
     else:
         key = _other_key(event)
@@ -147,23 +150,56 @@ def record_event(
         "event_type": event.event_type[:255], "course_id": event.courseid,
         "user_id": event.userid, "completed_at": event.completed_at, "received_at": now,
         "status": chosen.value, "detail": detail, "payload": bounded_payload(event.payload),
-        "processed_at": now if chosen in FINAL_STATUSES else None,
+        "processed_at": now if chosen in FINAL_STATUSES else None, "claimed_at": None,
+        **near,
     }
-    statement = (_insert(session).values(**values).on_conflict_do_nothing()
-                 .returning(InboxEvent.id))
-    inserted = session.execute(statement).scalar_one_or_none()
+    connection = session.connection()
+    inserted = connection.execute(_insert_statement(connection.dialect.name),
+                                  values).scalar_one_or_none()
     if inserted is not None:
         return Recorded(inserted, True, chosen.value)
+    if event.is_completion:
+        assert event.courseid is not None and event.userid is not None
+        assert event.completed_at is not None
+        found = _near_completion(session, event.courseid, event.userid, event.completed_at,
+                                 window)
+        if found is not None:
+            return Recorded(found[0], False, found[1])
     return _existing(session, key, event)
 
 
-def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(InboxEvent)
-    if dialect == "sqlite":
-        return sqlite.insert(InboxEvent)
-    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+@functools.cache
+def _insert_statement(dialect: str) -> Executable:
+    """The one statement that stores an event: INSERT ... SELECT the values unless a completion
+    of the same course and learner lies within the window (the ``near_*`` parameters, all
+    null for other events), and unless the dedupe key or (source, event id) is taken.
+
+    Built once per dialect and executed with parameters, so a webhook costs one round trip
+    and no statement building or compiling (the compiled form is cached by SQLAlchemy).
+    """
+    table = InboxEvent.__table__
+    columns = [c for c in table.columns if c.name != "id"]
+
+    def param(name: str, type_: Any) -> Any:
+        # PostgreSQL infers no type for a bare parameter in a select list or IS NULL
+        value = bindparam(name, type_=type_)
+        return cast(value, type_) if dialect == "postgresql" else value
+
+    near = aliased(InboxEvent, name="near")
+    nearby = (select(literal(1)).select_from(near)
+              .where(near.course_id == bindparam("near_course", type_=Integer),
+                     near.user_id == bindparam("near_user", type_=Integer),
+                     near.event_type == COURSE_COMPLETED,
+                     near.completed_at.between(
+                         bindparam("near_from", type_=table.c.completed_at.type),
+                         bindparam("near_to", type_=table.c.completed_at.type))))
+    chosen = (select(*[param(c.name, c.type) for c in columns])
+              .where(or_(param("near_course", Integer()).is_(None), ~nearby.exists())))
+    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
+    if module is None:
+        raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+    return (module.insert(table).from_select([c.name for c in columns], chosen)
+            .on_conflict_do_nothing().returning(table.c.id))
 
 
 def _lock_pair(session: Session, courseid: int, userid: int) -> None:

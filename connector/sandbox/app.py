@@ -12,6 +12,8 @@ from connector.sandbox import admin, protocol
 from connector.sandbox.faults import FaultConfig, FaultInjector
 from connector.sandbox.seed import SERVICE_SHORTNAME, create_blank_site, populate
 from connector.sandbox.state import Clock, Db, SandboxState, Settings
+from connector.sandbox.totara.setup import play_totara
+from connector.sandbox.totara.site import TotaraSite
 
 DEFAULT_ADMIN_PASSWORD = "Sandbox-admin-1"  # noqa: S105 - a documented sandbox login
 _SEEDED: dict[tuple[bool, int, str], bytes] = {}
@@ -66,6 +68,7 @@ def create_app(
     clock_start: int | None = None,
     site_url: str = "http://127.0.0.1:8080",
     admin_password: str = DEFAULT_ADMIN_PASSWORD,
+    totara: TotaraSite | None = None,
 ) -> Flask:
     """Build a sandbox Moodle site.
 
@@ -80,6 +83,8 @@ def create_app(
         debug: developer debugging (adds ``debuginfo`` to error bodies).
         faults: latency and fault injection from the first call on.
         clock_start: start the sandbox clock at this Unix time instead of now.
+        totara: play a Totara site of this release instead (GraphQL API, OAuth2 token
+            endpoint, Totara's legacy web services); see connector.sandbox.totara.
     """
     app = Flask(__name__)
     clock = Clock(clock_start)
@@ -89,6 +94,8 @@ def create_app(
                          settings=Settings(debug, max_input_vars, site_url.rstrip("/")))
     with state.transaction() as db:
         install_admin_token(db, token, clock.now())
+    if totara is not None:
+        play_totara(app, state, totara, seed=seed)
     state.take_snapshot()
     app.extensions["sandbox"] = state
     app.extensions["sandbox.faults"] = FaultInjector(faults)

@@ -111,7 +111,7 @@ def run_function(state: SandboxState, db: Db, form: dict[str, Any]) -> object:
     name = form.get("wsfunction")
     if not name or not isinstance(name, str):
         raise InvalidParameterError("Missing function name")
-    function = FUNCTIONS.get(name)
+    function = (FUNCTIONS if state.functions is None else state.functions).get(name)
     if function is None:
         raise MissingRecordError("external_functions", "name", name)
     allowed = db.scalar(

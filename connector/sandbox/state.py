@@ -122,6 +122,9 @@ class SandboxState:
     admin_token: str
     lock: threading.RLock = field(default_factory=threading.RLock)
     snapshot: sqlite3.Connection | None = None
+    #: The web-service functions this site offers by name; None: every Moodle function
+    #: (a Totara site offers another set, see connector.sandbox.totara.legacy).
+    functions: dict[str, Any] | None = None
 
     @property
     def db(self) -> Db:

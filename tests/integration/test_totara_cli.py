@@ -1,0 +1,119 @@
+"""`sidecar check` (and later plan/apply) with lms.kind: totara against the sandbox on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.sandbox import FaultConfig, SandboxServer, faults_of
+from connector.sandbox.totara.site import TotaraSite
+from sidecar.cli import cli
+
+pytestmark = pytest.mark.integration
+SECRET = "cli-client-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module", params=["17", "19"])
+def totara(request):
+    with SandboxServer(totara=TotaraSite(release=request.param, client_secret=SECRET)) as server:
+        yield server
+
+
+@pytest.fixture
+def site(totara):
+    totara.reset()
+    faults_of(totara.app).configure(FaultConfig())
+    return totara
+
+
+@pytest.fixture
+def config(site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Write a Totara config; keyword arguments add YAML lines under `totara:`."""
+    for name in [n for n in __import__("os").environ if n.startswith("SIDECAR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SIDECAR_LMS__CLIENT_SECRET", SECRET)
+
+    def write(totara_lines: str = "", features: str = "", token: bool = False) -> Path:
+        if token:
+            monkeypatch.setenv("SIDECAR_LMS__TOKEN", site.admin_token)
+        path = tmp_path / "sidecar.yaml"
+        path.write_text(
+            f"lms:\n  kind: totara\n  url: {site.url}\n  client_id: lms-sidecar\n"
+            "  retries:\n    attempts: 2\n    backoff: 0\n"
+            "store:\n  url: sqlite:///state.sqlite\n"
+            + (f"totara:\n{totara_lines}" if totara_lines else "")
+            + (f"features:\n{features}" if features else ""))
+        return path
+
+    return write
+
+
+def release(site) -> str:
+    return site.app.extensions["sandbox.totara"].release
+
+
+def check(path: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(path), "check", *args])
+
+
+FRAMEWORKS_ONLY = "  skills_map: false\n  goals: false\n  followups: false\n"
+
+
+def test_check_is_ready_for_frameworks_with_a_writable_hr_import_folder(site, config, tmp_path):
+    (tmp_path / "hrimport").mkdir()
+    result = check(config(f"  hr_import_dir: {tmp_path / 'hrimport'}\n", FRAMEWORKS_ONLY),
+                   "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    offered = report["operations"]["offered"]
+    assert offered["totara_webapi_status"] is True
+    assert offered["perform_goal_create_goal_task"] is (release(site) == "19")
+    assert offered["perform_goal_create_goal"] is (release(site) != "17")
+    assert report["operations"]["how"].startswith("probed")
+    assert SECRET not in result.output
+
+
+def test_check_without_the_folder_or_with_unsupported_features_is_not_ready(site, config):
+    result = check(config())
+    assert result.exit_code == 1, result.output
+    assert "totara.hr_import_dir is not set" in result.output
+    assert "switch features.goals off for a Totara site" in result.output
+    assert "Totara API answers" in result.output
+    assert SECRET not in result.output
+
+
+def test_check_takes_the_release_from_the_config_without_probing(site, config):
+    result = check(config("  release: '18'\n", FRAMEWORKS_ONLY), "--json")
+    report = json.loads(result.stdout)
+    assert report["operations"]["offered"]["perform_goal_create_goal"] is True
+    assert report["operations"]["offered"]["perform_goal_create_goal_task"] is False
+    assert "not probed" in report["operations"]["how"]
+
+
+def test_check_reports_the_legacy_services_with_a_token(site, config):
+    result = check(config(token=True), "--json")
+    report = json.loads(result.stdout)
+    assert report["legacy"].startswith("legacy web services answer")
+    links = next(f for f in report["features"] if f["key"] == "skills_map")
+    assert "does not write course links" in links["detail"]
+
+
+def test_a_wrong_secret_exits_2_with_the_fix(site, config, monkeypatch):
+    path = config()
+    monkeypatch.setenv("SIDECAR_LMS__CLIENT_SECRET", "not-the-secret-at-all")
+    result = check(path)
+    assert result.exit_code == 2, result.output
+    assert "lms.client_id" in result.output and "not-the-secret-at-all" not in result.output
+
+
+def test_the_api_off_exits_2_and_says_so(site, config):
+    site.app.extensions["sandbox.totara"].api_enabled = False
+    try:
+        result = check(config(), "--json")
+    finally:
+        site.app.extensions["sandbox.totara"].api_enabled = True
+    assert result.exit_code == 2
+    assert "Enable external API" in json.loads(result.stdout)["error"]

@@ -10,9 +10,11 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 import store
+from config import Settings
 from connector import errors as e
 from connector.moodle.models import SiteInfo
 from sidecar.context import NOT_READY, OK, UNREACHABLE, CliContext, pass_context
+from sidecar.guide import Hint, failure_hint, fix_hints
 from sidecar.readiness import Readiness, assess
 from sidecar.wiring import build_client, open_store
 
@@ -26,8 +28,10 @@ class StoreStatus:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--fix-hints", is_flag=True,
+              help="Also list the admin steps still missing, each with its section of the guide.")
 @pass_context
-def check(ctx: CliContext, as_json: bool) -> None:
+def check(ctx: CliContext, as_json: bool, fix_hints: bool = False) -> None:
     """Check the site: does it answer, which release and user, and which web-service
     functions the switched-on features need are missing from the token's service.
 
@@ -35,9 +39,6 @@ def check(ctx: CliContext, as_json: bool) -> None:
     2 the site cannot be reached or refused the token; 78 the configuration is wrong.
     """
     settings = ctx.settings()
-    if settings.lms.kind == "totara":
-        from sidecar.commands.check_totara import check_totara  # Totara's own report
-        check_totara(ctx, settings, as_json)
     enabled = [k for k, on in settings.features.model_dump().items() if on]
     client = build_client(settings.lms)
     try:
@@ -46,19 +47,43 @@ def check(ctx: CliContext, as_json: bool) -> None:
         _fail(ctx, as_json, NOT_READY, settings.lms.url,
               "the site accepted the token, but core_webservice_get_site_info is not in its "
               f"service: add core_webservice_get_site_info to the external service "
-              f"'{settings.lms.service}'", exc)
+              f"'{settings.lms.service}'", exc, fix_hints)
     except (e.LmsAuthError, e.LmsConnectionError, e.LmsResponseError) as exc:
-        _fail(ctx, as_json, UNREACHABLE, settings.lms.url, _why(exc), exc)
+        _fail(ctx, as_json, UNREACHABLE, settings.lms.url, _why(exc), exc, fix_hints)
     readiness = assess(site, enabled, settings.lms.service)
     readiness = replace(readiness, notes=(*readiness.notes, *_manager_role_notes(
         settings.goals.manager_role, "goals" in enabled)))
     store_status = _store_status(settings)
     code = OK if readiness.ready and store_status.ok else NOT_READY
+    hints = fix_hints_for(settings, readiness, store_status) if fix_hints else None
     if as_json:
-        click.echo(json.dumps(_as_json(settings.lms.url, readiness, store_status, code), indent=2))
+        report = _as_json(settings.lms.url, readiness, store_status, code)
+        if hints is not None:
+            report["hints"] = [{"step": h.step, "guide": h.section} for h in hints]
+        click.echo(json.dumps(report, indent=2))
     else:
         _render(ctx, settings.lms.url, readiness, store_status)
+        if hints is not None:
+            _render_hints(ctx, hints)
     raise click.exceptions.Exit(code)
+
+
+def fix_hints_for(settings: Settings, readiness: Readiness,
+                  store_status: StoreStatus) -> list[Hint]:
+    """The admin steps still missing for these settings and this verdict."""
+    return fix_hints(readiness, store_ok=store_status.ok,
+                     manager_role=settings.goals.manager_role,
+                     coach_token=settings.followups.coach.resolved_token is not None,
+                     report_id=settings.webhooks.report.id)
+
+
+def _render_hints(ctx: CliContext, hints: list[Hint]) -> None:
+    if not hints:
+        ctx.out.print("No admin steps missing.", highlight=False)
+        return
+    ctx.out.print("Admin steps still missing (the guide explains each):", highlight=False)
+    for number, hint in enumerate(hints, 1):
+        ctx.out.print(f"  {number}. {hint.step}\n     -> {hint.section}", highlight=False)
 
 
 def _why(exc: e.LmsError) -> str:
@@ -71,13 +96,19 @@ def _why(exc: e.LmsError) -> str:
 
 
 def _fail(ctx: CliContext, as_json: bool, code: int, url: str, reason: str,
-          exc: e.LmsError) -> None:
+          exc: e.LmsError, hints: bool = False) -> None:
+    hint = failure_hint(reason) if hints else None
     if as_json:
-        click.echo(json.dumps({"site": url, "ready": False, "error": reason,
-                               "errorcode": getattr(exc, "errorcode", None),
-                               "exit_code": code}, indent=2))
+        report: dict[str, object] = {"site": url, "ready": False, "error": reason,
+                                     "errorcode": getattr(exc, "errorcode", None),
+                                     "exit_code": code}
+        if hint is not None:
+            report["hints"] = [{"step": hint.step, "guide": hint.section}]
+        click.echo(json.dumps(report, indent=2))
     else:
         ctx.out.print(f"[bold red]✗[/] {url}: {reason}", highlight=False)
+        if hint is not None:
+            _render_hints(ctx, [hint])
     raise click.exceptions.Exit(code)
 
 

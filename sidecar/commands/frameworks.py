@@ -14,6 +14,7 @@ from rich.table import Table
 import store
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
+from sidecar.commands.frameworks_totara import totara_apply, totara_plan
 from sidecar.commands.plans import calls, progress
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, build_framework_sync, open_store
@@ -64,8 +65,13 @@ def plan(ctx: CliContext, sources: tuple[Path, ...], as_json: bool, out: Path | 
 
     SOURCES are framework files or folders (default: sync.sources in the config).
 
+    For a Totara site (lms.kind: totara) the plan compares the sources with the last HR
+    Import file lms-sidecar wrote.
+
     Exit codes: 0 nothing to do; 2 changes pending; 1 error (the message says what).
     """
+    if ctx.settings().lms.kind == "totara":
+        totara_plan(ctx, sources, as_json, on_missing)
     with _job(ctx, sources, on_missing) as job:
         the_plan, _ = job.plan()
     if out:
@@ -95,8 +101,13 @@ def apply(ctx: CliContext, plan_file: Path | None, sources: tuple[Path, ...], as
     (refused if Moodle changed since). Safe to run again: nothing is written twice, and a run
     that was interrupted is picked up where it stopped.
 
+    For a Totara site (lms.kind: totara) it writes one HR Import competency file into
+    totara.hr_import_dir (atomically) and reports what it wrote.
+
     Exit codes: 0 done; 1 a step or the run failed (the message says what).
     """
+    if ctx.settings().lms.kind == "totara":
+        totara_apply(ctx, plan_file, tuple(sources), as_json, on_missing)
     saved = Plan.from_json(plan_file.read_text(encoding="utf-8")) if plan_file else None
     with _job(ctx, tuple(sources), on_missing) as job, progress(ctx, as_json) as advance:
         applied = job.apply(saved, progress=advance)

@@ -117,3 +117,37 @@ def test_the_api_off_exits_2_and_says_so(site, config):
         site.app.extensions["sandbox.totara"].api_enabled = True
     assert result.exit_code == 2
     assert "Enable external API" in json.loads(result.stdout)["error"]
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "frameworks" / "workplace-skills.yaml"
+
+
+def frameworks(path: Path, verb: str, *args: str):
+    source = [str(EXAMPLE)] if verb == "plan" else ["--source", str(EXAMPLE)]
+    return CliRunner().invoke(cli, ["--config", str(path), verb, *source, *args])
+
+
+def test_plan_apply_write_one_hr_import_file_and_plan_against_it(site, config, tmp_path):
+    folder = tmp_path / "hrimport"
+    folder.mkdir()
+    path = config(f"  hr_import_dir: {folder}\n")
+    planned = frameworks(path, "plan")
+    assert planned.exit_code == 2, planned.output
+    assert "+ create WORK-SKILLS/WS-COMM “Communication”" in planned.output
+    applied = frameworks(path, "apply", "--json")
+    assert applied.exit_code == 0, applied.output
+    outcome = json.loads(applied.stdout)
+    assert outcome["file"] == str(folder / "competency.csv") and outcome["changes"]["create"]
+    lines = (folder / "competency.csv").read_text().splitlines()
+    assert lines[0] == ("idnumber,fullname,shortname,deleted,description,frameworkidnumber,"
+                        "parentidnumber,typeidnumber,timemodified")
+    assert len(lines) == outcome["rows"] + 1
+    again = frameworks(path, "plan", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["empty"] is True
+
+
+def test_apply_without_the_folder_says_what_to_set(site, config):
+    result = frameworks(config(), "apply")
+    assert result.exit_code == 1
+    assert "totara.hr_import_dir" in result.output

@@ -144,7 +144,10 @@ def _features(settings: Settings, offered: dict[str, bool],
     links = TotaraFeature(
         "skills_map", "Course links (legacy totara_competency_set_linked_courses)",
         on.skills_map, False,
-        "lms-sidecar does not write course links to Totara yet" if not missing_links else
+        ("not written by lms-sidecar: no Totara web service or GraphQL operation finds a "
+         "competency's id by its idnumber after HR Import created it, and "
+         "totara_competency_set_linked_courses needs that id; link courses in Totara's "
+         "competency pages") if not missing_links else
         f"missing from the token's service: {', '.join(missing_links)}",
         (*(f"add {f} to the token's external service (whether Totara lets a REST "
            "service include it is unconfirmed)" for f in missing_links),

@@ -21,6 +21,7 @@ from connector.sandbox.dump import dump_state, render_dump
 from connector.sandbox.faults import FaultConfig
 from connector.sandbox.server import QuietRequestHandler
 from connector.sandbox.state import Db
+from connector.sandbox.totara.site import TotaraSite
 
 DEFAULT_DB = Path("sandbox.sqlite3")
 
@@ -52,6 +53,9 @@ def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--ratelimit-rate", default=0.0, show_default=True,
                      help="Share of calls answered 429 with Retry-After."),
         click.option("--retry-after", default=1, show_default=True),
+        click.option("--totara", "totara_release", type=click.Choice(["17", "18", "19"]),
+                     default=None, help="Play a Totara site of this release (GraphQL API, "
+                     "OAuth2 client printed once, Totara's legacy web services)."),
         click.option("--fault-seed", type=int, default=None,
                      help="Make injected faults repeatable."),
     ]):
@@ -82,7 +86,7 @@ def serve(**options: Any) -> None:
 def _serve(port: int, db_path: Path, token: str | None, blank: bool, max_input_vars: int,
           debug: bool, latency: str, error_rate: float, timeout_rate: float,
           timeout_seconds: float, reset_rate: float, ratelimit_rate: float, retry_after: int,
-          fault_seed: int | None) -> None:
+          fault_seed: int | None, totara_release: str | None = None) -> None:
     low, _, high = latency.partition("-")
     try:
         faults = FaultConfig(
@@ -94,7 +98,8 @@ def _serve(port: int, db_path: Path, token: str | None, blank: bool, max_input_v
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
     app = create_app(db_path, admin_token=token, seed=not blank, max_input_vars=max_input_vars,
-                     debug=debug, faults=faults, site_url=f"http://127.0.0.1:{port}")
+                     debug=debug, faults=faults, site_url=f"http://127.0.0.1:{port}",
+                     totara=TotaraSite(release=totara_release) if totara_release else None)
     state = state_of(app)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
     state.settings.site_url = f"http://127.0.0.1:{server.server_port}"
@@ -103,6 +108,11 @@ def _serve(port: int, db_path: Path, token: str | None, blank: bool, max_input_v
     if token is None:
         # Printed once, here only: it is the secret to give lms-sidecar.
         click.echo(f"admin token: {state.admin_token}")
+    totara: TotaraSite | None = app.extensions.get("sandbox.totara")
+    if totara is not None:
+        err.print(f"playing Totara {totara.release}: lms.kind totara, lms.client_id "
+                  f"{totara.client_id}")
+        click.echo(f"client secret: {totara.client_secret}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -98,7 +98,7 @@ def test_check_reports_the_legacy_services_with_a_token(site, config):
     report = json.loads(result.stdout)
     assert report["legacy"].startswith("legacy web services answer")
     links = next(f for f in report["features"] if f["key"] == "skills_map")
-    assert "does not write course links" in links["detail"]
+    assert "finds a competency's id by its idnumber" in links["detail"]
 
 
 def test_a_wrong_secret_exits_2_with_the_fix(site, config, monkeypatch):

@@ -22,8 +22,12 @@ def play_totara(app: Flask, state: SandboxState, site: TotaraSite, *, seed: bool
     state.functions = functions
     with state.transaction() as db:
         install(db)
-        if not db.scalar("SELECT 1 FROM totara_oauth_client WHERE client_id = ?",
-                         (site.client_id,)):
+        if db.scalar("SELECT 1 FROM totara_oauth_client WHERE client_id = ?",
+                     (site.client_id,)):  # a reused database: this run's secret counts
+            db.conn.execute("UPDATE totara_oauth_client SET secret = ?, lifetime = ? "
+                            "WHERE client_id = ?",
+                            (site.client_secret, site.token_lifetime, site.client_id))
+        else:
             create_api_client(db, client_id=site.client_id, secret=site.client_secret,
                               lifetime=site.token_lifetime)
         if seed:

@@ -72,3 +72,12 @@ def test_a_changed_description_makes_the_page_stale(tmp_path, monkeypatch):
     assert docs.stale_pages(tmp_path) == []
     monkeypatch.setitem(docs.PAGES, "docs/reference/functions.md", lambda: "changed\n")
     assert docs.stale_pages(tmp_path) == ["docs/reference/functions.md"]
+
+
+def test_every_metric_is_in_the_metrics_reference():
+    from sidecar import metrics
+
+    page = (REPO / "docs" / "logs-and-metrics.md").read_text(encoding="utf-8")
+    names = [f"{name}_total" for name in metrics._COUNTER_HELP]
+    names += [gauge.name for gauge in metrics.GAUGES]
+    assert [n for n in names if f"`{n}`" not in page] == []

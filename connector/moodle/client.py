@@ -219,12 +219,6 @@ class MoodleClient:
         unknown values are simply absent from the answer."""
         return self.call(ep.GET_USERS_BY_FIELD, ep.UsersByField(field=field, values=list(values)))
 
-    # -- reports ----------------------------------------------------------------------------
-
-    def report_page(self, report_id: int, page: int, perpage: int) -> m.Report:
-        """One page (from 0) of a Report builder custom report; cells are display strings."""
-        return self.call(ep.RETRIEVE_REPORT,
-                         ep.RetrieveReport(reportid=report_id, page=page, perpage=perpage))
 
     # -- learning plans and roles -------------------------------------------------------------
 
@@ -289,6 +283,7 @@ class MoodleClient:
         """Raises MoodleError ``nocriteriaset`` or ``nottracked`` (contract 10)."""
         return self.call(ep.GET_COURSE_COMPLETION_STATUS,
                          ep.CourseAndUser(courseid=course_id, userid=user_id))
+
 
     # -- messages, calendar, enrolments (follow-ups) -----------------------------------------
 

@@ -308,18 +308,6 @@ GET_COURSES_BY_FIELD = Endpoint[m.Courses](
 GET_USERS_BY_FIELD = Endpoint[list[m.User]](
     "core_user_get_users_by_field", UsersByField, list[m.User], batch="values")
 
-
-class RetrieveReport(Params):
-    """contract 161-162: ``page`` counts from 0."""
-
-    reportid: int
-    page: int = 0
-    perpage: int = 10
-
-
-RETRIEVE_REPORT = Endpoint[m.Report](
-    "core_reportbuilder_retrieve_report", RetrieveReport, m.Report)
-
 # Learning plans (contract 53-58, 118-133). Creating is not idempotent: a create whose
 # answer was lost is looked up by name before it is tried again (sync.goals.apply).
 CREATE_PLAN = Endpoint[m.Plan]("core_competency_create_plan", PlanParams, m.Plan,

@@ -187,23 +187,6 @@ class User(MoodleModel):
     auth: str = Field(default="manual")
 
 
-class ReportRow(MoodleModel):
-    columns: tuple[str | int | float | None, ...] = ()
-
-
-class ReportData(MoodleModel):
-    headers: tuple[str, ...] = ()
-    rows: tuple[ReportRow, ...] = ()
-    totalrowcount: int = 0
-
-
-class Report(MoodleModel):
-    """One page of core_reportbuilder_retrieve_report: every cell is a display string
-    ("Sunday, 22 November 2026, 1:34 AM", "100.0%", "" when empty; contract 161-162)."""
-
-    data: ReportData
-    warnings: tuple[Warning, ...] = ()
-
 class Plan(MoodleModel):
     """A learning plan (contract 53-57, 118-131): ``status`` 0 draft, 1 active, 2 complete
     (3 and 4: waiting for / in review); a ``duedate`` of 0 means none."""
@@ -339,3 +322,21 @@ class EnrolledUser(MoodleModel):
     firstname: str = ""
     lastname: str = ""
     username: str = ""
+
+
+class ReportRow(MoodleModel):
+    columns: tuple[str | int | float | None, ...] = ()
+
+
+class ReportData(MoodleModel):
+    headers: tuple[str, ...] = ()
+    rows: tuple[ReportRow, ...] = ()
+    totalrowcount: int = 0
+
+
+class Report(MoodleModel):
+    """One page of core_reportbuilder_retrieve_report: every cell is a display string
+    ("Sunday, 22 November 2026, 1:34 AM", "100.0%", "" when empty; contract 161-162)."""
+
+    data: ReportData
+    warnings: tuple[Warning, ...] = ()

@@ -39,6 +39,9 @@ def check(ctx: CliContext, as_json: bool, fix_hints: bool = False) -> None:
     2 the site cannot be reached or refused the token; 78 the configuration is wrong.
     """
     settings = ctx.settings()
+    if settings.lms.kind == "totara":
+        from sidecar.commands.check_totara import check_totara  # Totara's own report
+        check_totara(ctx, settings, as_json)
     enabled = [k for k, on in settings.features.model_dump().items() if on]
     client = build_client(settings.lms)
     try:

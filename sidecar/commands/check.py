@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import click
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-import store
 from config import Settings
 from connector import errors as e
 from connector.moodle.models import SiteInfo
+from sidecar.commands import check_report
 from sidecar.context import NOT_READY, OK, UNREACHABLE, CliContext, pass_context
 from sidecar.guide import Hint, failure_hint, fix_hints
 from sidecar.readiness import Readiness, assess
-from sidecar.wiring import build_client, open_store
-
-
-@dataclass(frozen=True)
-class StoreStatus:
-    url: str
-    ok: bool
-    detail: str
+from sidecar.wiring import build_client
 
 
 @click.command()
@@ -56,7 +48,7 @@ def check(ctx: CliContext, as_json: bool, fix_hints: bool = False) -> None:
     readiness = assess(site, enabled, settings.lms.service)
     readiness = replace(readiness, notes=(*readiness.notes, *_manager_role_notes(
         settings.goals.manager_role, "goals" in enabled)))
-    store_status = _store_status(settings)
+    store_status = check_report.store_status(settings)
     code = OK if readiness.ready and store_status.ok else NOT_READY
     hints = fix_hints_for(settings, readiness, store_status) if fix_hints else None
     if as_json:
@@ -72,7 +64,7 @@ def check(ctx: CliContext, as_json: bool, fix_hints: bool = False) -> None:
 
 
 def fix_hints_for(settings: Settings, readiness: Readiness,
-                  store_status: StoreStatus) -> list[Hint]:
+                  store_status: check_report.StoreStatus) -> list[Hint]:
     """The admin steps still missing for these settings and this verdict."""
     return fix_hints(readiness, store_ok=store_status.ok,
                      manager_role=settings.goals.manager_role,
@@ -115,33 +107,20 @@ def _fail(ctx: CliContext, as_json: bool, code: int, url: str, reason: str,
     raise click.exceptions.Exit(code)
 
 
-def _store_status(settings: object) -> StoreStatus:
-    url = settings.store.url  # type: ignore[attr-defined]
-    shown = store.display_url(url)
-    try:
-        engine = open_store(settings)  # type: ignore[arg-type]
-        revision = store.current_revision(engine)
-        engine.dispose()
-    except (SQLAlchemyError, store.StoreError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        return StoreStatus(shown, False, f"cannot open the state store: {reason}")
-    return StoreStatus(shown, True, f"schema up to date (revision {revision})")
-
-
 def _who(site: SiteInfo) -> str:
     admin = ", a site administrator" if site.userissiteadmin else ""
     return f"{site.fullname} ({site.username}, user id {site.userid}{admin})"
 
 
-def _render(ctx: CliContext, url: str, readiness: Readiness, store_status: StoreStatus) -> None:
+def _render(ctx: CliContext, url: str, readiness: Readiness,
+            store_status: check_report.StoreStatus) -> None:
     site = readiness.site
     out = ctx.out
     out.print(f"[green]✓[/] Site answers: {url} — “{site.sitename}”, Moodle {site.release}",
               highlight=False)
     out.print(f"[green]✓[/] Token acts as {_who(site)}; its service offers "
               f"{len(site.function_names)} functions", highlight=False)
-    mark = "[green]✓[/]" if store_status.ok else "[red]✗[/]"
-    out.print(f"{mark} State store {store_status.url}: {store_status.detail}", highlight=False)
+    check_report.print_store(ctx, store_status)
     for note in readiness.notes:
         out.print(f"[yellow]![/] {note}", highlight=False)
     table = Table(title="Features", title_justify="left")
@@ -171,7 +150,7 @@ def _render(ctx: CliContext, url: str, readiness: Readiness, store_status: Store
         out.print("[bold green]Ready.[/]")
 
 
-def _as_json(url: str, readiness: Readiness, store_status: StoreStatus,
+def _as_json(url: str, readiness: Readiness, store_status: check_report.StoreStatus,
              code: int) -> dict[str, object]:
     site = readiness.site
     return {
@@ -191,7 +170,7 @@ def _as_json(url: str, readiness: Readiness, store_status: StoreStatus,
             for f in readiness.features
         ],
         "fixes": readiness.fixes(),
-        "store": {"url": store_status.url, "ok": store_status.ok, "detail": store_status.detail},
+        "store": check_report.store_json(store_status),
         "notes": list(readiness.notes),
         "exit_code": code,
     }

@@ -584,7 +584,7 @@ class FollowupSettings(Section):
 
 
 class ServerSettings(Section):
-    """`sidecar serve`: where it listens and how many worker processes it runs."""
+    """`sidecar serve`: where it listens, and how many worker processes and threads it runs."""
 
     host: str = Field(
         default="127.0.0.1",
@@ -593,6 +593,11 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=1, le=65535, description="Port to listen on.")
     workers: int = Field(
         default=1, ge=1, le=64, description="Worker processes (gunicorn); 1 suits a small site."
+    )
+    threads: int = Field(
+        default=1, ge=1, le=64,
+        description="Threads per worker (gunicorn gthread when more than 1). With the store on "
+        "SQLite (one writer) 1 worker x 4 threads serves webhooks best; see docs/benchmarks.md.",
     )
 
 

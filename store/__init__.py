@@ -15,6 +15,7 @@ from store.db import (
     pending_migrations,
     session_factory,
     session_scope,
+    sqlite_writer,
 )
 from store.models import (
     AuditEntry,
@@ -85,5 +86,6 @@ __all__ = [
     "save_suggestion",
     "session_factory",
     "session_scope",
+    "sqlite_writer",
     "start_run",
 ]

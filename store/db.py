@@ -8,10 +8,12 @@ gets `pool_pre_ping`. A database URL is only ever shown with its password hidden
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +98,50 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_writer_locks: dict[tuple[int, str], tuple[threading.Lock, int]] = {}
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def sqlite_writer(engine: Engine) -> Iterator[None]:
+    """Hold the SQLite store's write turn for a short write transaction; nothing elsewhere.
+
+    SQLite lets one transaction write at a time. A writer that finds the database locked is
+    left to SQLite's busy handler, which sleeps 1, 2, 5, 10, 25 ... 100 ms between tries, so a
+    writer often sleeps well past the moment the lock came free: that is the long tail of many
+    short concurrent writes (webhooks). Here writers queue instead, on a lock of this process
+    (threads) and an ``flock`` on ``<database>.writer`` (processes, e.g. gunicorn workers), and
+    each is woken the moment the previous one leaves. Correctness does not depend on it: the
+    transaction inside still starts with ``BEGIN IMMEDIATE`` and a writer that does not take
+    this turn (a job, another command) is serialised by SQLite as before.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock, fd = _writer_lock(database)
+    with lock:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _writer_lock(database: str) -> tuple[threading.Lock, int]:
+    # per process: a descriptor inherited over fork() would share its flock with the parent
+    key = (os.getpid(), database)
+    found = _writer_locks.get(key)
+    if found is None:
+        with _writer_locks_guard:
+            found = _writer_locks.get(key)
+            if found is None:
+                path = Path(database).resolve().with_name(Path(database).name + ".writer")
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                found = _writer_locks[key] = (threading.Lock(), fd)
+    return found
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

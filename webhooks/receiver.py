@@ -59,7 +59,7 @@ def create_blueprint(settings: WebhookSettings, engine: Engine,
             log.info("webhook %s refused (%d): %s", source, exc.status, exc.message)
             return _error(exc.status, exc.message)
         try:
-            with store.session_scope(sessions) as session:
+            with store.sqlite_writer(engine), store.session_scope(sessions) as session:
                 recorded = record_event(session, event, now=clock(), window=window)
         except SQLAlchemyError as exc:
             log.error("webhook %s event %s not stored: %s", source, event.event_id,

@@ -41,8 +41,11 @@ class SidecarServer(BaseApplication):  # type: ignore[misc]
 @click.option("--host", help="Address to listen on (default: server.host).")
 @click.option("--port", type=int, help="Port (default: server.port).")
 @click.option("--workers", type=int, help="Worker processes (default: server.workers).")
+@click.option("--threads", type=int,
+              help="Threads per worker, gthread when more than 1 (default: server.threads).")
 @pass_context
-def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | None,
+          threads: int | None) -> None:
     """Run the service: health endpoints, and the framework sync on its schedule
     (sync.schedule). Stops on Ctrl-C or SIGTERM.
     """
@@ -54,6 +57,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
                   highlight=False)
     SidecarServer(settings, {
         "bind": bind, "workers": workers or settings.server.workers,
+        "threads": threads or settings.server.threads,
         "accesslog": None, "errorlog": "-", "loglevel": settings.logging.level.lower(),
         "proc_name": "lms-sidecar", "graceful_timeout": 30,
         "child_exit": lambda _server, worker: worker_exited(worker.pid),

@@ -10,21 +10,20 @@ parses an error body.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import requests
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from connector import errors as e
+from connector import http
+from connector.http import USER_AGENT, Timeouts
 from connector.moodle.encoding import PROTOCOL_FIELDS, flatten
 from connector.moodle.xml import parse_xml
 from connector.pacing import CallStats, RateLimiter
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 
 REST_PATH = "/webservice/rest/server.php"
 LOGIN_PATH = "/login/token.php"
-USER_AGENT = "lms-sidecar (+https://github.com/lms-sidecar)"
 
 Format = Literal["json", "xml"]
 
@@ -91,14 +89,6 @@ class LoginToken:
 
     def __repr__(self) -> str:
         return f"LoginToken(username={self.username!r}, service={self.service!r})"
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for a connection and for an answer; never unbounded."""
-
-    connect: float = 5.0
-    read: float = 30.0
 
 
 class MoodleTransport:
@@ -236,32 +226,9 @@ class MoodleTransport:
     ) -> requests.Response:
         where: dict[str, Any] = {"wsfunction": wsfunction, "params": params}
         started = time.perf_counter()
-        try:
-            response = self._session.post(
-                self.url + path, data=body, timeout=(self.timeouts.connect, self.timeouts.read),
-                verify=self._verify, allow_redirects=False,
-            )
-        except requests.ConnectTimeout as exc:
-            raise e.LmsTimeoutError(f"no connection to {self.url} within "
-                                    f"{self.timeouts.connect}s", reached_site=False,
-                                    **where) from exc
-        except requests.ReadTimeout as exc:
-            raise e.LmsTimeoutError(f"{self.url} did not answer within {self.timeouts.read}s",
-                                    **where) from exc
-        except requests.ConnectionError as exc:
-            if _is_name_failure(exc):
-                error = e.LmsConnectionError(
-                    f"the host name of {self.url} does not resolve; check lms.url",
-                    reached_site=False, **where)
-                error.retryable = False
-                raise error from exc
-            refused = _is_connect_failure(exc)
-            what = "could not connect to" if refused else "connection lost to"
-            raise e.LmsConnectionError(f"{what} {self.url} ({_reason(exc)})",
-                                       reached_site=not refused, **where) from exc
-        except requests.RequestException as exc:
-            raise e.LmsConnectionError(f"request to {self.url} failed ({_reason(exc)})",
-                                       **where) from exc
+        response = http.post(self._session, self.url + path, site=self.url,
+                             timeouts=self.timeouts, verify=self._verify, where=where,
+                             data=body)
         log.debug("%s -> HTTP %d in %.0f ms", wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)
         _raise_for_status(response, self.url, where)
@@ -295,7 +262,7 @@ def _raise_for_status(response: requests.Response, url: str, where: dict[str, An
     kw: dict[str, Any] = {**where, "status": status}
     if status == 429:
         raise e.LmsRateLimitError(f"{url} asks to slow down (HTTP 429)",
-                                  retry_after=_retry_after(response), **kw)
+                                  retry_after=http.retry_after(response), **kw)
     if status in (502, 503, 504):
         raise e.LmsServerError(f"{url} is unavailable (HTTP {status})",
                                reached_site=status != 503, **kw)
@@ -315,38 +282,6 @@ def _raise_for_status(response: requests.Response, url: str, where: dict[str, An
         raise e.LmsResponseError(f"HTTP 404: there is no Moodle web-service endpoint at {url}; "
                                  "lms.url must be the site's root address", **kw)
     raise e.LmsResponseError(f"unexpected HTTP {status} from {url}", **kw)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _is_connect_failure(exc: requests.ConnectionError) -> bool:
-    """True when no connection was made at all (refused, DNS), so nothing was processed."""
-    inner = exc.args[0] if exc.args else None
-    reason = getattr(inner, "reason", inner)
-    return isinstance(reason, NewConnectionError)
-
-
-def _is_name_failure(exc: requests.ConnectionError) -> bool:
-    inner = exc.args[0] if exc.args else None
-    return isinstance(getattr(inner, "reason", inner), NameResolutionError)
-
-
-def _reason(exc: BaseException) -> str:
-    inner = exc.args[0] if exc.args else exc
-    reason = getattr(inner, "reason", inner)
-    text = re.sub(r"^<[^>]*>:\s*", "", str(reason))  # urllib3 prefixes its connection's repr
-    return text[:160] or type(exc).__name__
 
 
 _TABLE = re.compile(r"database table (\w+)")

@@ -23,14 +23,8 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
 from connector import errors as e
-from connector.moodle.transport import (
-    USER_AGENT,
-    Timeouts,
-    _is_connect_failure,
-    _is_name_failure,
-    _reason,
-    _retry_after,
-)
+from connector import http
+from connector.http import USER_AGENT, Timeouts
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 
@@ -192,32 +186,9 @@ class TotaraTransport:
               headers: dict[str, str] | None = None) -> requests.Response:
         started = time.perf_counter()
         where: dict[str, Any] = {"wsfunction": operation}
-        try:
-            response = self._session.post(
-                self.url + path, json=json, data=data, headers=headers,
-                timeout=(self.timeouts.connect, self.timeouts.read), verify=self._verify,
-                allow_redirects=False)
-        except requests.ConnectTimeout as exc:
-            raise e.LmsTimeoutError(f"no connection to {self.url} within "
-                                    f"{self.timeouts.connect}s", reached_site=False,
-                                    **where) from exc
-        except requests.ReadTimeout as exc:
-            raise e.LmsTimeoutError(f"{self.url} did not answer within {self.timeouts.read}s",
-                                    **where) from exc
-        except requests.ConnectionError as exc:
-            if _is_name_failure(exc):
-                error = e.LmsConnectionError(
-                    f"the host name of {self.url} does not resolve; check lms.url",
-                    reached_site=False, **where)
-                error.retryable = False
-                raise error from exc
-            refused = _is_connect_failure(exc)
-            what = "could not connect to" if refused else "connection lost to"
-            raise e.LmsConnectionError(f"{what} {self.url} ({_reason(exc)})",
-                                       reached_site=not refused, **where) from exc
-        except requests.RequestException as exc:
-            raise e.LmsConnectionError(f"request to {self.url} failed ({_reason(exc)})",
-                                       **where) from exc
+        response = http.post(self._session, self.url + path, site=self.url,
+                             timeouts=self.timeouts, verify=self._verify, where=where,
+                             json=json, data=data, headers=headers)
         log.debug("%s -> HTTP %d in %.0f ms", operation, response.status_code,
                   (time.perf_counter() - started) * 1000)
         return response
@@ -232,7 +203,7 @@ def _raise_for_status(response: requests.Response, url: str, operation: str) -> 
         raise e.LmsRateLimitError(
             f"{url} asks to slow down (HTTP 429: over the API's query-complexity budget per "
             "minute; see Quick-access menu > Development > API > Settings)",
-            retry_after=_retry_after(response), **kw)
+            retry_after=http.retry_after(response), **kw)
     if status in (502, 503, 504):
         raise e.LmsServerError(f"{url} is unavailable (HTTP {status})",
                                reached_site=status != 503, **kw)

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 #: Files whose messages reach an admin, and why they are on the list.
 SOURCES: tuple[str, ...] = (
-    "connector/moodle/transport.py",   # every HTTP status, connection fault, Moodle error body
+    "connector/moodle/transport.py",   # every HTTP status and Moodle error body
+    "connector/http.py",               # every connection fault and timeout
     "connector/moodle/xml.py",         # a broken XML answer
     "sidecar/readiness.py",            # the steps and notes of `sidecar check`
     "sidecar/commands/check.py",       # the reasons `sidecar check` fails with

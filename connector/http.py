@@ -1,0 +1,96 @@
+"""The HTTP wire both transports share: timeouts, one POST, and requests' failures turned
+into the package's own errors (which ones may be retried, and whether the site was reached).
+
+Only this module and the two transports (``connector/moodle/transport.py``,
+``connector/totara/transport.py``) import ``requests``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from connector import errors as e
+
+USER_AGENT = "lms-sidecar (+https://github.com/lms-sidecar)"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection and for an answer; never unbounded."""
+
+    connect: float = 5.0
+    read: float = 30.0
+
+
+def post(session: requests.Session, url: str, *, site: str, timeouts: Timeouts,
+         verify: bool | str, where: dict[str, Any], **kwargs: Any) -> requests.Response:
+    """POST to ``url`` (on ``site``) without following redirects.
+
+    Raises:
+        LmsTimeoutError: no connection, or no answer, within the timeouts.
+        LmsConnectionError: refused, reset or unresolvable; ``reached_site`` says whether the
+            request may have been processed, ``retryable`` whether trying again can help.
+    """
+    try:
+        return session.post(url, timeout=(timeouts.connect, timeouts.read), verify=verify,
+                            allow_redirects=False, **kwargs)
+    except requests.ConnectTimeout as exc:
+        raise e.LmsTimeoutError(f"no connection to {site} within {timeouts.connect}s",
+                                reached_site=False, **where) from exc
+    except requests.ReadTimeout as exc:
+        raise e.LmsTimeoutError(f"{site} did not answer within {timeouts.read}s",
+                                **where) from exc
+    except requests.ConnectionError as exc:
+        if _is_name_failure(exc):
+            error = e.LmsConnectionError(
+                f"the host name of {site} does not resolve; check lms.url",
+                reached_site=False, **where)
+            error.retryable = False
+            raise error from exc
+        refused = _is_connect_failure(exc)
+        what = "could not connect to" if refused else "connection lost to"
+        raise e.LmsConnectionError(f"{what} {site} ({_reason(exc)})",
+                                   reached_site=not refused, **where) from exc
+    except requests.RequestException as exc:
+        raise e.LmsConnectionError(f"request to {site} failed ({_reason(exc)})",
+                                   **where) from exc
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds the site asks us to wait (``Retry-After`` in seconds or as an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_connect_failure(exc: requests.ConnectionError) -> bool:
+    """True when no connection was made at all (refused, DNS), so nothing was processed."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", inner)
+    return isinstance(reason, NewConnectionError)
+
+
+def _is_name_failure(exc: requests.ConnectionError) -> bool:
+    inner = exc.args[0] if exc.args else None
+    return isinstance(getattr(inner, "reason", inner), NameResolutionError)
+
+
+def _reason(exc: BaseException) -> str:
+    inner = exc.args[0] if exc.args else exc
+    reason = getattr(inner, "reason", inner)
+    text = re.sub(r"^<[^>]*>:\s*", "", str(reason))  # urllib3 prefixes its connection's repr
+    return text[:160] or type(exc).__name__

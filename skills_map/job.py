@@ -175,9 +175,5 @@ class SkillsMap:
                                     f"({', '.join(changed)}); run `sidecar map plan` again")
 
     def _close_interrupted(self) -> tuple[int, ...]:
-        closed = []
         with store.session_scope(self.sessions) as session:
-            while (run := store.last_unfinished_run(session, self.site, RUN_KIND)) is not None:
-                store.finish_run(session, run, "failed", error="interrupted before it finished")
-                closed.append(run.id)
-        return tuple(closed)
+            return tuple(store.close_interrupted_runs(session, self.site, RUN_KIND))

@@ -32,6 +32,7 @@ from store.models import (
 from store.repository import (
     append_audit,
     audit_entries,
+    close_interrupted_runs,
     decide_suggestion,
     done_op_ids,
     find_by_lms_id,
@@ -65,6 +66,7 @@ __all__ = [
     "advisory_lock",
     "append_audit",
     "audit_entries",
+    "close_interrupted_runs",
     "create_engine",
     "current_revision",
     "decide_suggestion",

@@ -265,6 +265,21 @@ def recent_runs(session: Session, limit: int = 20, kind: str | None = None) -> l
     return list(session.scalars(statement))
 
 
+def close_interrupted_runs(session: Session, site: str, kind: str) -> list[int]:
+    """Close every run of `kind` on `site` still "running" (its process crashed or was killed)
+    as failed, keeping how many steps it had done; returns their ids, newest first.
+
+    Call it under the job's lock, so that no live run is mistaken for a dead one.
+    """
+    closed = []
+    while (run := last_unfinished_run(session, site, kind)) is not None:
+        finish_run(session, run, RunStatus.FAILED, summary={"done": len(done_op_ids(session,
+                                                                                     run.id))},
+                   error="interrupted before it finished")
+        closed.append(run.id)
+    return closed
+
+
 def last_unfinished_run(session: Session, site: str, kind: str) -> SyncRun | None:
     """The newest run of `kind` on `site` still "running" (interrupted), to resume; else None.
 

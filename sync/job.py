@@ -91,7 +91,7 @@ class FrameworkSync:
         with store.advisory_lock(self.engine, f"sync:{RUN_KIND}:{self.site}") as acquired:
             if not acquired:
                 raise SyncBusyError(f"another apply for {self.site} is running; try later")
-            resumed = tuple(run.id for run in self.interrupted_runs())
+            resumed = tuple(self.interrupted_runs())
             if plan is None:
                 plan, actual = self.plan()
             else:
@@ -131,20 +131,14 @@ class FrameworkSync:
                 "run `sidecar plan` again")
         return actual
 
-    def interrupted_runs(self) -> list[store.SyncRun]:
-        """Close runs that never finished (a crash or kill) and return them.
+    def interrupted_runs(self) -> list[int]:
+        """Close runs that never finished (a crash or kill) and return their ids.
 
         Applying again is then safe: the next plan is made from what Moodle holds, so what
         the broken run created is found by idnumber and never created twice.
         """
-        closed = []
         with store.session_scope(self.sessions) as session:
-            while (run := store.last_unfinished_run(session, self.site, RUN_KIND)) is not None:
-                done = len(store.done_op_ids(session, run.id))
-                store.finish_run(session, run, "failed", summary={"done": done},
-                                 error="interrupted before it finished")
-                closed.append(run)
-        return closed
+            return store.close_interrupted_runs(session, self.site, RUN_KIND)
 
 
 def _fingerprint(current: ActualFramework | None) -> str:

@@ -160,11 +160,5 @@ class GoalSync:
 
     def close_interrupted(self) -> tuple[int, ...]:
         """Close goals runs that never finished (a crash or kill); their ids."""
-        closed = []
         with store.session_scope(self.sessions) as session:
-            while (run := store.last_unfinished_run(session, self.site, RUN_KIND)) is not None:
-                done = len(store.done_op_ids(session, run.id))
-                store.finish_run(session, run, "failed", summary={"done": done},
-                                 error="interrupted before it finished")
-                closed.append(run.id)
-        return tuple(closed)
+            return tuple(store.close_interrupted_runs(session, self.site, RUN_KIND))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -89,16 +90,23 @@ def run(quick: bool = False) -> Report:
             store.migrate(engine)
             _due_tasks(engine, sandbox.url, learners)
             dispatcher = _dispatcher(engine, client, sandbox.url)
-            calls = client.stats.calls
+            calls, load = client.stats.calls, os.getloadavg()
             started, cpu = time.perf_counter(), time.process_time()
+            sandbox_cpu = sandbox.cpu_seconds()
             sent = dispatcher.run()
             seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+            sandbox_after = sandbox.cpu_seconds()
             calls = client.stats.calls - calls
             left = _left(engine)
         finally:
             engine.dispose()
         messages, distinct = _messages(sandbox.url, sandbox.admin_token)
     _figures(report, size, sent, seconds, cpu_seconds, calls, messages, distinct, left)
+    if sandbox_cpu is not None and sandbox_after is not None:
+        report.notes.append(f"sandbox process: {sandbox_after - sandbox_cpu:.2f} s CPU during "
+                            f"the dispatch, on the same {os.cpu_count()} CPUs")
+    report.notes.append("load average before the dispatch (1, 5, 15 min): "
+                        + ", ".join(f"{x:.2f}" for x in load))
     return report
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -51,6 +53,16 @@ class SandboxProcess:
             raise RuntimeError("the sandbox process did not start (see its traceback above)"
                                ) from None
         return self
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the sandbox process has used so far; None where
+        ``/proc`` cannot tell (not Linux, or the process is gone)."""
+        try:
+            stat = Path(f"/proc/{self._process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name: state is first
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):

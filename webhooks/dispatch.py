@@ -1,11 +1,12 @@
-"""The dispatcher: claims due practice tasks row by row and sends them from the coach account.
+"""The dispatcher: claims due practice tasks a batch at a time and sends them from the coach.
 
 A task goes ``scheduled`` -> ``sending`` (committed before the LMS is called) -> ``sent``.
-Claims are conditional updates (``... WHERE status = 'scheduled'``), on PostgreSQL after
-``SELECT ... FOR UPDATE SKIP LOCKED``, so several dispatchers never send one task twice. A
-task left ``sending`` (crash, lost answer) may have reached Moodle: before it is sent again
-the coach's sent messages are searched for its ``clientmsgid``, which every message carries
-as a reference line, because ``core_message_get_messages`` does not return ``clientmsgid``.
+Claims, outcomes and next tasks are written set-based, a few statements per batch whatever
+its size (:mod:`webhooks.claim`, :func:`webhooks.schedule.record_sent`); several dispatchers
+never send one task twice, and the daily cap holds across them. A task left ``sending``
+(crash, lost answer) may have reached Moodle: before it is sent again the coach's sent
+messages are searched for its ``clientmsgid``, which every message carries as a reference
+line, because ``core_message_get_messages`` does not return ``clientmsgid``.
 """
 
 from __future__ import annotations
@@ -15,25 +16,29 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import Engine, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 import store
 from connector.errors import LmsConnectionError, LmsError
 from connector.moodle import endpoints as ep
 from connector.moodle.client import MoodleClient
-from store.models import FollowupSequence, FollowupTask, SequenceState, TaskStatus
+from store.models import FollowupSequence
+from webhooks import claim
+from webhooks.claim import Claimed, ClaimRules
 from webhooks.clock import Clock
 from webhooks.policy import Policy
-from webhooks.schedule import Rules, after_sent, stop_sequence
+from webhooks.schedule import Rules, SentTask, record_sent, stop_sequence
 from webhooks.stops import LmsStopChecks, StopCandidate
-from webhooks.timing import QuietWindow, day_bounds, quiet_until, zone_for
+from webhooks.timing import QuietWindow
 
 log = logging.getLogger(__name__)
 
@@ -117,117 +122,55 @@ class Dispatcher:
     def _session(self) -> Session:
         return store.session_factory(self.engine)()
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A short write transaction (no LMS call inside); on SQLite in the store's writer
+        queue, so the workers take turns instead of sleeping in SQLite's busy handler."""
+        with store.sqlite_writer(self.engine), self._session() as session, session.begin():
+            yield session
+
+    def _count(self, report: DispatchReport, **amounts: int) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(report, name, getattr(report, name) + amount)
+
     def _one_batch(self, size: int, report: DispatchReport) -> bool:
-        now = self.clock.now()
-        deferred_before = report.deferred
-        with self._session() as session, session.begin():
-            claimed, contended = self._claim(session, size, now, report)
-            ids = [t.id for t in claimed]
-        if not ids:
+        """Claim one batch (committed), apply the stop rules, send; False when none was due."""
+        rules = ClaimRules(site=self.rules.site, timezone=self.rules.timezone,
+                           quiet=self.send.quiet, daily_cap=self.send.daily_cap)
+        with self._writing() as session:
+            batch = claim.claim_batch(session, rules, size, self.clock.now(), self.worker)
+        self._count(report, deferred=batch.deferred)
+        if not batch.tasks:
             # Rows another dispatcher held are tried again; none at all means done.
-            return report.deferred > deferred_before or contended
-        with self._session() as session, session.begin():
-            tasks = self._load(session, ids)
-            tasks = self._apply_stops(session, tasks, report)
+            return batch.deferred > 0 or batch.contended
+        tasks = self._apply_stops(batch.tasks, report)
         if tasks:
             self._deliver(tasks, report)
         return True
 
-    def _claim(self, session: Session, size: int, now: datetime,
-               report: DispatchReport) -> tuple[list[FollowupTask], bool]:
-        """Claim up to ``size`` due tasks; also say whether some were held by another."""
-        statement = (
-            select(FollowupTask.id, FollowupTask.learner_id, FollowupSequence.learner_timezone)
-            .join(FollowupSequence, FollowupSequence.id == FollowupTask.sequence_id)
-            .where(FollowupTask.status == TaskStatus.SCHEDULED.value,
-                   FollowupTask.due_at <= now, FollowupSequence.site == self.rules.site,
-                   FollowupSequence.state == SequenceState.ACTIVE.value)
-            .order_by(FollowupTask.due_at, FollowupTask.id).limit(size))
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            statement = statement.with_for_update(skip_locked=True, of=FollowupTask)
-        rows = session.execute(statement).all()
-        if not rows:
-            return [], False
-        counts = self._sent_today(session, {r.learner_id for r in rows}, now)
-        taken: list[int] = []
-        contended = False
-        for task_id, learner_id, zone_name in rows:
-            zone = zone_for(zone_name, self.rules.timezone)
-            later = quiet_until(now, zone, self.send.quiet)
-            if later is None and counts.get(learner_id, 0) >= self.send.daily_cap:
-                later = day_bounds(now, zone)[1]
-            if later is None and postgres and not session.scalar(
-                    select(func.pg_try_advisory_xact_lock(_learner_key(learner_id)))):
-                contended = True
-                continue  # another dispatcher is deciding about this learner right now
-            if later is not None:
-                session.execute(update(FollowupTask).where(FollowupTask.id == task_id)
-                                .values(due_at=later))
-                with self._lock:
-                    report.deferred += 1
-                continue
-            done = session.execute(
-                update(FollowupTask)
-                .where(FollowupTask.id == task_id,
-                       FollowupTask.status == TaskStatus.SCHEDULED.value)
-                .values(status=TaskStatus.SENDING.value, claimed_at=now,
-                        claimed_by=self.worker, sends=FollowupTask.sends + 1)
-                .execution_options(synchronize_session=False))
-            if getattr(done, "rowcount", 0) == 1:
-                taken.append(task_id)
-                counts[learner_id] = counts.get(learner_id, 0) + 1
-            else:
-                contended = True
-        return (self._load(session, taken) if taken else []), contended
-
-    def _sent_today(self, session: Session, learners: set[int],
-                    now: datetime) -> dict[int, int]:
-        """Messages each learner got (or is being sent) in the last day, counted in their own
-        local day: rows of the last 24 h are read, then filtered per zone."""
-        rows = session.execute(
-            select(FollowupTask.learner_id, FollowupTask.sent_at, FollowupTask.claimed_at,
-                   FollowupTask.status, FollowupSequence.learner_timezone)
-            .join(FollowupSequence, FollowupSequence.id == FollowupTask.sequence_id)
-            .where(FollowupTask.learner_id.in_(learners),
-                   or_(FollowupTask.sent_at >= now - timedelta(days=1),
-                       FollowupTask.status == TaskStatus.SENDING.value))).all()
-        counts: dict[int, int] = {}
-        for learner, sent_at, claimed_at, status, zone_name in rows:
-            start, end = day_bounds(now, zone_for(zone_name, self.rules.timezone))
-            when = sent_at or claimed_at
-            if status == TaskStatus.SENDING.value or (when is not None and start <= when < end):
-                counts[learner] = counts.get(learner, 0) + 1
-        return counts
-
-    @staticmethod
-    def _load(session: Session, ids: Sequence[int]) -> list[FollowupTask]:
-        return list(session.scalars(
-            select(FollowupTask).where(FollowupTask.id.in_(ids))
-            .options(selectinload(FollowupTask.sequence)).order_by(FollowupTask.id)))
-
-    def _apply_stops(self, session: Session, tasks: list[FollowupTask],
-                     report: DispatchReport) -> list[FollowupTask]:
+    def _apply_stops(self, tasks: list[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Cancel the tasks whose sequence a stop rule ends (asked outside any transaction);
+        the others."""
         if self.stops is None:
             return tasks
         reasons = self.stops.reasons(
-            StopCandidate(t.sequence_id, t.learner_id, t.sequence.course_id,
-                          t.sequence.competency_id) for t in tasks)
-        keep = []
-        for task in tasks:
-            reason = reasons.get(task.sequence_id)
-            if reason is None:
-                keep.append(task)
-                continue
-            task.status = TaskStatus.CANCELLED.value
-            task.error = reason
-            stop_sequence(session, task.sequence, reason)
-            report.stopped += 1
-        return keep
+            StopCandidate(t.sequence_id, t.learner_id, t.course_id, t.competency_id)
+            for t in tasks)
+        if not reasons:
+            return tasks
+        with self._writing() as session:
+            claim.cancel(session, {t.id: reasons[t.sequence_id] for t in tasks
+                                   if t.sequence_id in reasons})
+            for sequence in session.scalars(select(FollowupSequence).where(
+                    FollowupSequence.id.in_(list(reasons)))):
+                stop_sequence(session, sequence, reasons[sequence.id])
+        self._count(report, stopped=sum(t.sequence_id in reasons for t in tasks))
+        return [t for t in tasks if t.sequence_id not in reasons]
 
     # -- sending -----------------------------------------------------------------------------
 
-    def message_html(self, task: FollowupTask) -> str:
+    def message_html(self, task: Claimed) -> str:
         """The message body: the task, the answer link, and the reference the reconciliation
         looks for."""
         link = html.escape(self.link_for(task.id, task.learner_id), quote=True)
@@ -236,7 +179,8 @@ class Dispatcher:
                 f"(done, hard, not yet, skip) &ndash; one click, no login.</p>"
                 f"<p><small>Ref: {task.clientmsgid}</small></p>")
 
-    def _deliver(self, tasks: list[FollowupTask], report: DispatchReport) -> None:
+    def _deliver(self, tasks: list[Claimed], report: DispatchReport) -> None:
+        """Send one batch in one call and write its outcomes in bulk."""
         messages = [ep.OutgoingMessage(touserid=t.learner_id, text=self.message_html(t),
                                        textformat=1, clientmsgid=t.clientmsgid) for t in tasks]
         try:
@@ -251,43 +195,34 @@ class Dispatcher:
             return
         except LmsError as exc:
             log.error("Moodle refused %d follow-up messages: %s", len(tasks), exc)
-            self._release([t.id for t in tasks], str(exc), report)
+            with self._writing() as session:
+                claim.release(session, [t.id for t in tasks], str(exc),
+                              self.clock.now() + RETRY_AFTER_REFUSAL)
+            with self._lock:
+                report.errors.append(str(exc))
             return
-        now = self.clock.now()
-        with self._session() as session, session.begin():
-            for task, result in zip(self._load(session, [t.id for t in tasks]), results,
-                                    strict=True):
-                if result.msgid > 0:
-                    self._mark_sent(session, task, result.msgid, now)
-                    with self._lock:
-                        report.sent += 1
-                else:
-                    task.status, task.error = TaskStatus.FAILED.value, result.errormessage
-                    with self._lock:
-                        report.failed += 1
-                    log.error("Moodle refused follow-up %s to learner %s: %s",
-                              task.clientmsgid, task.learner_id, result.errormessage)
+        sent: list[SentTask] = []
+        failed: dict[int, str] = {}
+        for task, result in zip(tasks, results, strict=True):
+            if result.msgid > 0:
+                sent.append(SentTask(task.id, task.sequence_id, task.task_index, result.msgid))
+            else:
+                failed[task.id] = result.errormessage
+                log.error("Moodle refused follow-up %s to learner %s: %s",
+                          task.clientmsgid, task.learner_id, result.errormessage)
+        with self._writing() as session:
+            self._mark_sent(session, sent, self.clock.now())
+            claim.mark_failed(session, failed)
+        self._count(report, sent=len(sent), failed=len(failed))
         if self.send.calendar_events:
             self._calendar(tasks)
 
-    def _mark_sent(self, session: Session, task: FollowupTask, msgid: int,
-                   now: datetime) -> None:
-        task.status, task.msgid, task.sent_at, task.error = TaskStatus.SENT.value, msgid, now, None
-        plan = self.policy.plan(task.sequence.plan_id)
-        if plan is not None:
-            after_sent(session, task, plan, self.rules, now)
+    def _mark_sent(self, session: Session, sent: list[SentTask], now: datetime) -> None:
+        """Record what reached the learners and schedule what comes next (one transaction)."""
+        record_sent(session, sent, self.policy, self.rules, now)
 
-    def _release(self, ids: list[int], error: str, report: DispatchReport) -> None:
-        """Back to scheduled, an hour later: Moodle answered, so nothing was sent."""
-        later = self.clock.now() + RETRY_AFTER_REFUSAL
-        with self._session() as session, session.begin():
-            session.execute(update(FollowupTask).where(FollowupTask.id.in_(ids)).values(
-                status=TaskStatus.SCHEDULED.value, due_at=later, error=error[:500]))
-        with self._lock:
-            report.errors.append(error)
-
-    def _calendar(self, tasks: list[FollowupTask]) -> None:
-        events = [ep.CalendarEventIn(name=f"Practice: {t.sequence.course_name}"[:250],
+    def _calendar(self, tasks: list[Claimed]) -> None:
+        events = [ep.CalendarEventIn(name=f"Practice: {t.course_name}"[:250],
                                      description=html.escape(t.text), eventtype="user",
                                      timestart=int(self.clock.now().timestamp()))
                   for t in tasks]
@@ -299,55 +234,46 @@ class Dispatcher:
     # -- reconciliation ------------------------------------------------------------------------
 
     def reconcile(self, report: DispatchReport) -> None:
-        """Look up every task left ``sending`` for longer than the lease."""
-        now = self.clock.now()
-        with self._session() as session, session.begin():
-            statement = select(FollowupTask.id).where(
-                FollowupTask.status == TaskStatus.SENDING.value,
-                FollowupTask.claimed_at < now - self.send.lease)
-            if session.get_bind().dialect.name == "postgresql":
-                statement = statement.with_for_update(skip_locked=True)
-            stale = list(session.scalars(statement))
-            mine = []
-            for task_id in stale:
-                done = session.execute(
-                    update(FollowupTask).where(FollowupTask.id == task_id,
-                                               FollowupTask.status == TaskStatus.SENDING.value)
-                    .values(claimed_at=now, claimed_by=self.worker)
-                    .execution_options(synchronize_session=False))
-                if getattr(done, "rowcount", 0) == 1:
-                    mine.append(task_id)
+        """Look up every task of this site left ``sending`` for longer than the lease."""
+        with self._writing() as session:
+            mine = claim.reclaim_stale(session, self.rules.site, self.send.lease,
+                                       self.clock.now(), self.worker)
         if mine:
             self._reconcile_ids(mine, report)
 
     def _reconcile_ids(self, ids: list[int], report: DispatchReport,
                        retry_at: datetime | None = None) -> None:
-        """Mark sent what Moodle has; put the rest back (due at ``retry_at`` when given)."""
-        with self._session() as session, session.begin():
-            for task in self._load(session, ids):
-                try:
-                    sent = self.coach.messages_sent(self.coach_id, task.learner_id)
-                except LmsError as exc:
-                    log.warning("could not look up follow-up %s: %s", task.clientmsgid, exc)
-                    with self._lock:
-                        report.doubtful += 1
-                    continue
+        """Mark sent what Moodle has; put the rest back (due at ``retry_at`` when given).
+
+        One look-up per learner, outside any transaction; a task whose look-up fails stays
+        ``sending`` (claimed now) and is looked up again after the lease.
+        """
+        with self._session() as session:
+            tasks = claim.load_claimed(session, ids)
+        by_learner: dict[int, list[Claimed]] = defaultdict(list)
+        for task in tasks:
+            by_learner[task.learner_id].append(task)
+        found: list[SentTask] = []
+        missing: list[int] = []
+        doubtful = 0
+        for learner, group in by_learner.items():
+            try:
+                messages = self.coach.messages_sent(self.coach_id, learner)
+            except LmsError as exc:
+                log.warning("could not look up %d follow-ups to learner %s: %s", len(group),
+                            learner, exc)
+                doubtful += len(group)
+                continue
+            for task in group:
                 marker = f"Ref: {task.clientmsgid}<"
-                found = next((m for m in sent if marker in m.fullmessagehtml + m.text
-                              + m.smallmessage), None)
-                if found is not None:
-                    self._mark_sent(session, task, found.id, self.clock.now())
-                    with self._lock:
-                        report.reconciled += 1
+                hit = next((m for m in messages
+                            if marker in m.fullmessagehtml + m.text + m.smallmessage), None)
+                if hit is None:
+                    missing.append(task.id)
                 else:
-                    task.status = TaskStatus.SCHEDULED.value
-                    if retry_at is not None:
-                        task.due_at = retry_at
-                    with self._lock:
-                        report.resent_after_lookup += 1
-
-
-def _learner_key(learner_id: int) -> int:
-    """A PostgreSQL advisory lock key for one learner (2^40 keeps it clear of other keys)."""
-    return (1 << 40) + learner_id
-
+                    found.append(SentTask(task.id, task.sequence_id, task.task_index, hit.id))
+        with self._writing() as session:
+            self._mark_sent(session, found, self.clock.now())
+            claim.unsent(session, missing, retry_at)
+        self._count(report, reconciled=len(found), resent_after_lookup=len(missing),
+                    doubtful=doubtful)

@@ -7,11 +7,15 @@ practice after one course by one plan; it has at most one task waiting to be sen
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -113,10 +117,43 @@ def start_sequences(session: Session, policy: Policy, rules: Rules, done: Comple
     return created
 
 
-def schedule_task(session: Session, sequence: FollowupSequence, plan: Plan, rules: Rules, *,
-                  index: int, attempt: int, due: datetime) -> FollowupTask:
-    """Add task ``index`` (its ``attempt``-th repeat) to ``sequence``, due at ``due`` (moved
-    to a working day when configured); its text is rendered now and never changes."""
+class TaskSource(Protocol):
+    """What a task's text and due time are made from: a sequence, as an object or a row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def learner_id(self) -> int: ...
+    @property
+    def learner_timezone(self) -> str | None: ...
+    @property
+    def learner_firstname(self) -> str: ...
+    @property
+    def learner_name(self) -> str: ...
+    @property
+    def course_name(self) -> str: ...
+    @property
+    def course_shortname(self) -> str: ...
+    @property
+    def competency_name(self) -> str: ...
+    @property
+    def competency(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SentTask:
+    """A task that reached the learner: which one, its place in its plan, Moodle's message id."""
+
+    task_id: int
+    sequence_id: int
+    task_index: int
+    msgid: int
+
+
+def task_values(sequence: TaskSource, plan: Plan, rules: Rules, *, index: int, attempt: int,
+                due: datetime) -> dict[str, object]:
+    """The column values of task ``index`` (its ``attempt``-th repeat) of ``sequence``, due at
+    ``due`` (moved to a working day when configured); its text is rendered now, once."""
     if rules.working_days_only:
         due = on_working_day(due, zone_for(sequence.learner_timezone, rules.timezone))
     values = {
@@ -126,30 +163,89 @@ def schedule_task(session: Session, sequence: FollowupSequence, plan: Plan, rule
         "competency_name": sequence.competency_name,
         "competency_idnumber": sequence.competency or "", "plan_title": plan.title,
     }
-    task = FollowupTask(
-        sequence_id=sequence.id, learner_id=sequence.learner_id, task_index=index,
-        attempt=attempt, text=render(plan.tasks[index], values),
-        clientmsgid=f"sidecar-fu-{sequence.id}-{index}-{attempt}", due_at=due,
-        status=TaskStatus.SCHEDULED.value, sends=0)
+    return {"sequence_id": sequence.id, "learner_id": sequence.learner_id, "task_index": index,
+            "attempt": attempt, "text": render(plan.tasks[index], values),
+            "clientmsgid": f"sidecar-fu-{sequence.id}-{index}-{attempt}", "due_at": due,
+            "status": TaskStatus.SCHEDULED.value, "sends": 0}
+
+
+def schedule_task(session: Session, sequence: FollowupSequence, plan: Plan, rules: Rules, *,
+                  index: int, attempt: int, due: datetime) -> FollowupTask:
+    """Add task ``index`` (its ``attempt``-th repeat) to ``sequence``, due at ``due`` (moved
+    to a working day when configured); its text is rendered now and never changes."""
+    task = FollowupTask(**task_values(sequence, plan, rules, index=index, attempt=attempt,
+                                      due=due))
     session.add(task)
     session.flush()
     return task
 
 
-def after_sent(session: Session, task: FollowupTask, plan: Plan, rules: Rules,
-               now: datetime) -> None:
-    """Once ``task`` reached the learner: schedule the plan's next task at the planned gap
-    (an answer may move it), or finish the sequence after the last task."""
-    sequence = task.sequence
-    if _pending(session, sequence.id) is not None:
+def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rules: Rules,
+                now: datetime) -> None:
+    """Mark ``sent`` tasks sent (msgid, sent_at; an answer that came first is kept) and, for
+    each open sequence without a waiting task, schedule the plan's next task at the planned
+    gap (an answer may move it) or finish the sequence after its last task.
+
+    Set-based, for a dispatch batch: five statements at most, whatever the batch size.
+    """
+    if not sent:
         return
-    following = task.task_index + 1
-    if following < len(plan.tasks):
-        schedule_task(session, sequence, plan, rules, index=following, attempt=0,
-                      due=now + timedelta(days=plan.gap_days(following)))
-    elif sequence.state == SequenceState.ACTIVE.value:
-        sequence.state = SequenceState.FINISHED.value
-        sequence.stop_reason = "all tasks sent"
+    connection = session.connection()
+    connection.execute(_MARK_SENT, [{"b_id": s.task_id, "b_msgid": s.msgid, "b_now": now}
+                                    for s in sent])
+    ids = list({s.sequence_id for s in sent})
+    sequences = {row.id: row for row in connection.execute(_SEQUENCES, {"ids": ids})}
+    # Read every task of these sequences (a handful each, by the sequence index) and filter
+    # here: a filter on status in SQL lets SQLite scan the status index instead.
+    waiting = {sequence_id for sequence_id, status in connection.execute(_TASK_STATES,
+                                                                         {"ids": ids})
+               if status == TaskStatus.SCHEDULED.value}
+    rows: list[dict[str, object]] = []
+    finished: list[int] = []
+    for task in sent:
+        sequence = sequences.get(task.sequence_id)
+        plan = policy.plan(sequence.plan_id) if sequence is not None else None
+        if sequence is None or plan is None or task.sequence_id in waiting \
+                or sequence.state not in OPEN_STATES:
+            continue
+        waiting.add(task.sequence_id)  # one next task per sequence, even if two were sent
+        following = task.task_index + 1
+        if following < len(plan.tasks):
+            rows.append(task_values(sequence, plan, rules, index=following, attempt=0,
+                                    due=now + timedelta(days=plan.gap_days(following))))
+        elif sequence.state == SequenceState.ACTIVE.value:
+            finished.append(sequence.id)
+    if rows:
+        connection.execute(_insert_new_tasks(connection.dialect.name), rows)
+    if finished:
+        connection.execute(_FINISH, {"ids": finished})
+
+
+_TASKS = cast(Table, FollowupTask.__table__)
+_MARK_SENT = update(_TASKS).where(_TASKS.c.id == bindparam("b_id")).values(
+    status=case((_TASKS.c.status == TaskStatus.SENDING.value, TaskStatus.SENT.value),
+                else_=_TASKS.c.status),
+    msgid=bindparam("b_msgid"), sent_at=bindparam("b_now"), error=None)
+_SEQUENCES = select(
+    FollowupSequence.id, FollowupSequence.learner_id, FollowupSequence.learner_timezone,
+    FollowupSequence.learner_firstname, FollowupSequence.learner_name,
+    FollowupSequence.course_name, FollowupSequence.course_shortname,
+    FollowupSequence.competency_name, FollowupSequence.competency, FollowupSequence.plan_id,
+    FollowupSequence.state).where(FollowupSequence.id.in_(bindparam("ids", expanding=True)))
+_TASK_STATES = select(_TASKS.c.sequence_id, _TASKS.c.status).where(
+    _TASKS.c.sequence_id.in_(bindparam("ids", expanding=True)))
+_FINISH = update(cast(Table, FollowupSequence.__table__)).where(
+    FollowupSequence.id.in_(bindparam("ids", expanding=True)),
+    FollowupSequence.state == SequenceState.ACTIVE.value).values(
+    state=SequenceState.FINISHED.value, stop_reason="all tasks sent")
+
+
+@functools.cache
+def _insert_new_tasks(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of tasks that skips one already there (same sequence, index and attempt)
+    instead of failing the whole batch's outcomes."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(_TASKS).on_conflict_do_nothing()
 
 
 def record_answer(session: Session, task_id: int, answer: Answer, policy: Policy, rules: Rules,

@@ -189,6 +189,32 @@ def test_a_claim_that_never_reached_moodle_is_sent_after_the_look_up(world: Worl
     assert len(_sent(world.sandbox, learner)) == 1
 
 
+def test_a_batch_writes_each_outcome_and_schedules_the_next_tasks(world: World) -> None:
+    """One batch, one send call: Moodle refuses one message (no such user); the others are
+    marked sent with their msgid and time and get their next task; the refused one fails."""
+    sent_to, refused = world.learners[6:8], world.learners[8]
+    for number, learner in enumerate([*sent_to, refused]):
+        world.complete(learner, inbox_id=number)
+    with store.session_scope(store.session_factory(world.engine)) as session:
+        gone = session.scalars(select(FollowupTask).where(FollowupTask.learner_id == refused)).one()
+        gone.learner_id = 999_999
+    world.clock.advance(timedelta(days=2))
+
+    report = world.dispatcher(workers=1).run()
+
+    assert (report.sent, report.failed) == (2, 1)
+    tasks = world.tasks()
+    firsts = {t.learner_id: t for t in tasks if t.task_index == 0}
+    for learner in sent_to:
+        [message] = _sent(world.sandbox, learner)
+        assert (firsts[learner].status, firsts[learner].msgid) == ("sent", message["id"])
+        assert firsts[learner].sent_at == world.clock.now()
+    assert firsts[999_999].status == "failed" and "message preferences" in firsts[999_999].error
+    nexts = [t for t in tasks if t.task_index == 1]
+    assert sorted(t.sequence_id for t in nexts) == sorted(firsts[x].sequence_id for x in sent_to)
+    assert {t.due_at for t in nexts} == {world.clock.now() + timedelta(days=5)}
+
+
 def test_quiet_hours_and_the_daily_cap_defer(world: World) -> None:
     learner = world.learners[3]
     world.complete(learner)
@@ -254,12 +280,15 @@ def test_the_learner_page(world: World) -> None:
     assert http.get(url).status_code == 410
 
 
-def test_two_dispatchers_racing_on_postgresql_send_each_task_once(
-        sandbox, pg_url: str, client: MoodleClient) -> None:
-    from tests.conftest import _empty_pg_schema
-
-    _empty_pg_schema(pg_url)
-    engine = store.create_engine(pg_url)
+@pytest.mark.parametrize("store_url", ["sqlite", pytest.param("postgresql",
+                                                               marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_two_dispatchers_racing_send_each_task_once_within_the_daily_cap(
+        sandbox, store_url: str, client: MoodleClient) -> None:
+    """Each learner has three tasks due, next to each other in claim order, so one learner's
+    tasks fall into batches that different workers claim at the same moment: with a cap of
+    one a day each learner gets exactly one message, and the other two wait for tomorrow."""
+    engine = store.create_engine(store_url)
     store.migrate(engine)
     try:
         world = World(sandbox, engine, client)
@@ -268,6 +297,7 @@ def test_two_dispatchers_racing_on_postgresql_send_each_task_once(
         for number, learner in enumerate(learners):
             world.complete(learner, inbox_id=number)
         world.clock.advance(timedelta(days=2))
+        _two_more_due_tasks_each(world)
         racers = [world.dispatcher(batch_size=4, workers=2) for _ in range(2)]
         reports = []
         threads = [threading.Thread(target=lambda d=d: reports.append(d.run())) for d in racers]
@@ -275,8 +305,31 @@ def test_two_dispatchers_racing_on_postgresql_send_each_task_once(
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
+
         assert sum(r.sent for r in reports) == len(learners)
-        refs = [m["fullmessagehtml"].split("Ref: ")[1] for m in _sent(sandbox)]
+        assert sum(r.deferred for r in reports) == 2 * len(learners)
+        messages = _sent(sandbox)
+        refs = [m["fullmessagehtml"].split("Ref: ")[1] for m in messages]
         assert len(refs) == len(set(refs)) == len(learners)
+        assert sorted(m["useridto"] for m in messages) == sorted(learners)  # one each
+        tomorrow = datetime(2026, 11, 5, tzinfo=UTC)
+        waiting = [t for t in world.tasks() if t.status == "scheduled" and t.task_index == 0]
+        assert len(waiting) == 2 * len(learners)
+        assert {t.due_at for t in waiting} == {tomorrow}
     finally:
         engine.dispose()
+
+
+def _two_more_due_tasks_each(world: World) -> None:
+    """Add two due tasks to every sequence and order all due tasks learner by learner."""
+    now = world.clock.now()
+    with store.session_scope(store.session_factory(world.engine)) as session:
+        firsts = list(session.scalars(select(FollowupTask).order_by(FollowupTask.id)))
+        for number, first in enumerate(firsts):
+            first.due_at = now - timedelta(minutes=10, seconds=-3 * number)
+            for extra in (1, 2):
+                session.add(FollowupTask(
+                    sequence_id=first.sequence_id, learner_id=first.learner_id, task_index=0,
+                    attempt=10 + extra, text=f"extra {extra}",
+                    clientmsgid=f"extra-{first.sequence_id}-{extra}",
+                    due_at=first.due_at + timedelta(seconds=extra), status="scheduled", sends=0))

@@ -251,7 +251,8 @@ def inbox_panel(session: Session, settings: Settings) -> list[tuple[str, str | i
     last = session.scalar(select(func.max(Watermark.updated_at))
                           .where(Watermark.name.like("reconcile:%")))
     rows.append(("last reconciliation", f"{_age(_utc(last), now)} ago" if last else "never"))
-    [run] = store.recent_runs(session, 1, kind=RUN_KIND) or [None]
+    runs = store.recent_runs(session, 1, kind=RUN_KIND)
+    run = runs[0] if runs else None
     if run is not None:
         summary = run.summary or {}
         found = summary.get("new", 0)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import requests
 
 from config import LmsSettings
+from connector.http import Timeouts
 from connector.moodle.client import MoodleClient
-from connector.moodle.transport import MoodleTransport, StaticToken, Timeouts
+from connector.moodle.transport import MoodleTransport, StaticToken
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 from connector.totara.auth import ClientCredentials

@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 
 import store
 from config import LmsSettings, Settings
+from connector.http import Timeouts
 from connector.moodle.client import MoodleClient
-from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken, Timeouts
+from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 from sidecar.metrics import observe_call

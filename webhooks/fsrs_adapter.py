@@ -81,11 +81,12 @@ def review(card: dict[str, Any] | None, answer: Answer, at: datetime, *, planned
         current, rating, review_datetime=at)
     proposed = max(1, round((updated.due - at) / timedelta(days=1)))
     low, high = bounds(planned_days, longest_days, rating)
-    return Review(updated.to_dict(), min(max(proposed, low), high), int(rating))
+    card_state: dict[str, Any] = dict(updated.to_dict())
+    return Review(card_state, min(max(proposed, low), high), int(rating))
 
 
 def initial_card(completed_at: datetime, first_gap_days: int, longest_days: int) -> dict[str, Any]:
     """The card of a new sequence: completing the course counts as its first good review."""
     card, _ = _scheduler(first_gap_days, longest_days).review_card(
         Card(card_id=1, due=completed_at), Rating.Good, review_datetime=completed_at)
-    return card.to_dict()
+    return dict(card.to_dict())

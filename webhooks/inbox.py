@@ -198,8 +198,9 @@ def _insert_statement(dialect: str) -> Executable:
     module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
     if module is None:
         raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
-    return (module.insert(table).from_select([c.name for c in columns], chosen)
-            .on_conflict_do_nothing().returning(table.c.id))
+    statement: Executable = (module.insert(table).from_select([c.name for c in columns], chosen)
+                             .on_conflict_do_nothing().returning(table.c.id))
+    return statement
 
 
 def _lock_pair(session: Session, courseid: int, userid: int) -> None:

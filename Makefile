@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict connector sync store config
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from connector import errors as e
@@ -27,6 +28,22 @@ class Timeouts:
 
     connect: float = 5.0
     read: float = 30.0
+
+
+def session_for(url: str, *, pool_size: int,
+                session: requests.Session | None = None) -> requests.Session:
+    """A session for ``url``: a connection pool for ``pool_size`` concurrent calls, no
+    retries of its own (the one retry policy decides), our User-Agent, and proxy settings
+    read from the environment once instead of on every call (requests would scan the
+    environment and ~/.netrc per request: a third of its CPU per call)."""
+    session = session or requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    session.trust_env = False
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 def post(session: requests.Session, url: str, *, site: str, timeouts: Timeouts,

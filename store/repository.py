@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store.db import StoreError
 from store.models import (
     AuditEntry,
     LmsObject,
@@ -36,7 +37,7 @@ def _upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+    raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
 
 
 def remember_object(

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
 
+from store.db import StoreError
 from store.models import InboxEvent, InboxStatus, Watermark, utcnow
 from webhooks.errors import InboxError
 
@@ -197,7 +198,7 @@ def _insert_statement(dialect: str) -> Executable:
               .where(or_(param("near_course", Integer()).is_(None), ~nearby.exists())))
     module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
     if module is None:
-        raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+        raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
     statement: Executable = (module.insert(table).from_select([c.name for c in columns], chosen)
                              .on_conflict_do_nothing().returning(table.c.id))
     return statement

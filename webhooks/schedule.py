@@ -245,7 +245,8 @@ def _insert_new_tasks(dialect: str) -> postgresql.Insert | sqlite.Insert:
     """An INSERT of tasks that skips one already there (same sequence, index and attempt)
     instead of failing the whole batch's outcomes."""
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(_TASKS).on_conflict_do_nothing()
+    statement: postgresql.Insert | sqlite.Insert = module.insert(_TASKS).on_conflict_do_nothing()
+    return statement
 
 
 def record_answer(session: Session, task_id: int, answer: Answer, policy: Policy, rules: Rules,

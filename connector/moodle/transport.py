@@ -19,11 +19,10 @@ from typing import Any, Literal, Protocol
 
 import requests
 from pydantic import SecretStr
-from requests.adapters import HTTPAdapter
 
 from connector import errors as e
 from connector import http
-from connector.http import USER_AGENT, Timeouts
+from connector.http import Timeouts
 from connector.moodle.encoding import PROTOCOL_FIELDS, flatten
 from connector.moodle.xml import parse_xml
 from connector.pacing import CallStats, RateLimiter
@@ -123,15 +122,7 @@ class MoodleTransport:
         self._verify = verify
         self._rate_limiter = rate_limiter
         self._sleep = sleep
-        self._session = session or requests.Session()
-        # Proxy settings are read from the environment once, not on every call (requests
-        # would scan the environment and ~/.netrc per request: a third of its CPU per call).
-        self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
-        self._session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._session = http.session_for(self.url, pool_size=pool_size, session=session)
 
     def __repr__(self) -> str:
         return f"MoodleTransport(url={self.url!r}, format={self.format!r})"

@@ -20,11 +20,10 @@ from typing import Any, Protocol
 
 import requests
 from pydantic import SecretStr
-from requests.adapters import HTTPAdapter
 
 from connector import errors as e
 from connector import http
-from connector.http import USER_AGENT, Timeouts
+from connector.http import Timeouts
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 
@@ -77,13 +76,7 @@ class TotaraTransport:
         self._verify = verify
         self._rate_limiter = rate_limiter
         self._sleep = sleep
-        self._session = session or requests.Session()
-        self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
-        self._session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._session = http.session_for(self.url, pool_size=pool_size, session=session)
 
     def __repr__(self) -> str:
         return f"TotaraTransport(url={self.url!r})"

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from store.db import StoreError
+
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -102,4 +104,4 @@ def _triggers() -> list[str]:
         return POSTGRES_TRIGGERS
     if dialect == "sqlite":
         return SQLITE_TRIGGERS
-    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+    raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")

@@ -25,7 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict connector sync store config
+	$(BIN)/mypy --strict connector sync store config sidecar skills_map webhooks
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)

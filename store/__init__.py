@@ -46,6 +46,7 @@ from store.repository import (
     record_step,
     record_steps,
     remember_object,
+    remember_objects,
     save_suggestion,
     start_run,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "record_step",
     "record_steps",
     "remember_object",
+    "remember_objects",
     "save_suggestion",
     "session_factory",
     "session_scope",

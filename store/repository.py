@@ -76,6 +76,25 @@ def remember_object(
     return stored
 
 
+def remember_objects(
+    session: Session, *, site: str, kind: str, rows: Sequence[tuple[str, str, int]]
+) -> None:
+    """`remember_object` for many (scope, external_id, lms_id) of one kind, in one statement
+    (no objects are returned: what a busy apply needs)."""
+    if not rows:
+        return
+    now = utcnow()
+    insert = _upsert(session, LmsObject.__table__)
+    statement = insert.on_conflict_do_update(
+        index_elements=["site", "kind", "scope", "external_id"],
+        set_={"lms_id": insert.excluded.lms_id, "updated_at": insert.excluded.updated_at},
+    )
+    session.execute(statement, [
+        {"site": site, "kind": kind, "scope": scope, "external_id": external_id,
+         "lms_id": lms_id, "fingerprint": None, "created_at": now, "updated_at": now}
+        for scope, external_id, lms_id in rows])
+
+
 def find_object(
     session: Session, *, site: str, kind: str, scope: str = "", external_id: str
 ) -> LmsObject | None:

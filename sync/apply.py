@@ -118,6 +118,11 @@ class StagedApplier(Generic[C]):
     def remember(self, session: Session, outcome: StepOutcome) -> None:
         """Record in the store what a finished step made or removed; nothing by default."""
 
+    def remember_all(self, session: Session, outcomes: list[StepOutcome]) -> None:
+        """Record what a batch of finished steps made; by default :meth:`remember` each."""
+        for outcome in outcomes:
+            self.remember(session, outcome)
+
     def run(self, plan: Plan, ids: C, *, trigger: str = "cli") -> ApplyResult:
         """Carry out ``plan`` with ``ids`` (what the handlers need to know of Moodle).
         Ctrl-C stops after recording the run as failed."""
@@ -197,8 +202,7 @@ class StagedApplier(Generic[C]):
         with store.session_scope(self.sessions) as session:
             store.record_steps(session, run_id, [
                 (o.op.op_id, o.op.kind, o.status, o.lms_id, o.detail) for o in outcomes])
-            for outcome in outcomes:
-                self.remember(session, outcome)
+            self.remember_all(session, outcomes)
 
     def _execute(self, op: Op, ids: C) -> StepOutcome:
         try:
@@ -221,6 +225,21 @@ class Applier(StagedApplier[_Ids]):
         """Siblings created under one parent share a lane, because Moodle appends each new
         competency after its siblings: created in source order, they need no reordering."""
         return _lane(op)
+
+    def remember_all(self, session: Session, outcomes: list[StepOutcome]) -> None:
+        """Created frameworks and competencies in two bulk statements; relations one by one."""
+        created: dict[str, list[tuple[str, str, int]]] = {"framework": [], "competency": []}
+        for outcome in outcomes:
+            op = outcome.op
+            if outcome.status == "done" and outcome.lms_id and isinstance(op, CreateFramework):
+                created["framework"].append(("", op.idnumber, outcome.lms_id))
+            elif outcome.status == "done" and outcome.lms_id and isinstance(
+                    op, CreateCompetency):
+                created["competency"].append((op.framework, op.idnumber, outcome.lms_id))
+            else:
+                self.remember(session, outcome)
+        for kind, rows in created.items():
+            store.remember_objects(session, site=self.site, kind=kind, rows=rows)
 
     def remember(self, session: Session, outcome: StepOutcome) -> None:
         op = outcome.op

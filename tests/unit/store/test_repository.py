@@ -243,3 +243,12 @@ def test_record_steps_journals_a_batch_in_one_go_and_stays_idempotent(session) -
                            .where(SyncStep.run_id == run.id).order_by(SyncStep.op_id)).all()
     assert [tuple(r) for r in rows] == [("op:a", 7, {"detail": "created"}),
                                         ("op:b", 8, {"detail": "created on resume"})]
+
+
+def test_remember_objects_records_many_in_one_go_and_updates_existing(session) -> None:
+    from store import objects_by_external_id, remember_objects
+
+    remember_objects(session, site="s", kind="competency", rows=[("FW", "A", 1), ("FW", "B", 2)])
+    remember_objects(session, site="s", kind="competency", rows=[("FW", "B", 20)])
+    found = objects_by_external_id(session, "s", "competency", "FW")
+    assert {k: v.lms_id for k, v in found.items()} == {"A": 1, "B": 20}

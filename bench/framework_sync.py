@@ -128,7 +128,9 @@ def _sync_figures(report: Report, size: int, store_path: Path) -> None:
                                  "concurrency": CONCURRENCY})
         runner = SyncRunner(build_client(settings.lms), f"sqlite:///{store_path}", sandbox.url)
         try:
+            sandbox_before = sandbox.cpu_seconds()
             initial = runner.sync(fw)
+            sandbox_after = sandbox.cpu_seconds()
             noop = runner.sync(fw)
             edits = runner.sync(changed)
             left = runner.pending(changed)
@@ -149,7 +151,11 @@ def _sync_figures(report: Report, size: int, store_path: Path) -> None:
         f"{initial.cpu_seconds:.2f} s CPU in the client process "
         f"({initial.cpu_seconds / max(initial.calls, 1) * 1000:.2f} ms a call; the budget at "
         f"full concurrency is {LATENCY_MS / CONCURRENCY:.2f} ms); planning "
-        f"{initial.plan_seconds:.3f} s, no-op planning {noop.plan_seconds:.3f} s")
+        f"{initial.plan_seconds:.3f} s, no-op planning {noop.plan_seconds:.3f} s"
+        + (f"; the sandbox used {sandbox_after - sandbox_before:.2f} s CPU "
+           f"({(sandbox_after - sandbox_before) / max(initial.calls, 1) * 1000:.2f} ms a call) "
+           "on the same 2 CPUs" if sandbox_before is not None and sandbox_after is not None
+           else ""))
     if not left.is_empty:
         report.notes.append(f"{case}: NOT CONVERGED, {len(left.changes)} change(s) left after "
                             "the k-change sync")

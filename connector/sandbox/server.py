@@ -14,7 +14,10 @@ from connector.sandbox.state import SandboxState
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """No access log: request lines could carry a token in a query string."""
+    """No access log: request lines could carry a token in a query string. HTTP/1.1, so that
+    connections are kept alive between calls, as a real Moodle behind Apache or nginx does."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None

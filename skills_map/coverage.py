@@ -145,7 +145,10 @@ def to_svg(coverage: Coverage) -> str:
     course that builds none a red name. Hovering a cell shows the link.
     """
     comps, courses = coverage.competencies, coverage.courses
-    width = LEFT + CELL * max(len(comps), 1) + 20
+    # Column labels are turned 60 degrees up: the last one reaches right by cos(60) of its
+    # length (about 6 px a character at this size), so the picture is widened to show it whole.
+    reach = max((len(c.idnumber) + 2 * (c.level - 1) for c in comps), default=0) * 3
+    width = LEFT + CELL * max(len(comps), 1) + 20 + reach
     height = TOP + CELL * max(len(courses), 1) + 60
     svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS},  # type: ignore[dict-item]
                         width=str(width),

@@ -58,6 +58,7 @@ button.secondary{background:#fff;color:#2f6fde}
 button.quiet{background:#fff;color:#555;border-color:#bbb;min-height:2.5rem;font-size:.95rem}
 button:focus{outline:3px solid #f5a623;outline-offset:2px}
 small{color:#555}
+button small{color:inherit}
 </style></head>
 <body><main>
 <h1>{{ title }}</h1>

@@ -8,16 +8,22 @@ Only this module and the two transports (``connector/moodle/transport.py``,
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from connector import errors as e
+from connector.pacing import CallStats, RateLimiter
+from connector.retry import RetryPolicy
+
+T = TypeVar("T")
 
 USER_AGENT = "lms-sidecar (+https://github.com/lms-sidecar)"
 
@@ -44,6 +50,34 @@ def session_for(url: str, *, pool_size: int,
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def call_counted(name: str, send: Callable[[], T], *, retry: RetryPolicy, stats: CallStats,
+                 rate_limiter: RateLimiter | None, sleep: Callable[[float], None],
+                 idempotent: bool, logger: logging.Logger) -> T:
+    """Run ``send`` (one request for the call ``name``) under the retry policy and the rate
+    limit, log each retry on the transport's ``logger``, and count the call's outcome ("ok"
+    or the error's code or kind).
+
+    Raises:
+        LmsError: the last failure, once retrying cannot help.
+    """
+    def attempt() -> T:
+        if rate_limiter:
+            rate_limiter.wait()
+        return send()
+
+    def on_retry(number: int, exc: BaseException, wait: float) -> None:
+        logger.warning("%s failed (attempt %d: %s); retrying in %.1fs",
+                    name, number, type(exc).__name__, wait)
+
+    try:
+        value = retry.run(attempt, idempotent=idempotent, sleep=sleep, on_retry=on_retry)
+    except e.LmsError as exc:
+        stats.call_finished(name, getattr(exc, "errorcode", None) or type(exc).__name__)
+        raise
+    stats.call_finished(name, "ok")
+    return value
 
 
 def post(session: requests.Session, url: str, *, site: str, timeouts: Timeouts,

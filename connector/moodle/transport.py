@@ -163,24 +163,10 @@ class MoodleTransport:
     def _call_with_retries(
         self, wsfunction: str, fields: list[tuple[str, str]], idempotent: bool
     ) -> object:
-        def attempt() -> object:
-            if self._rate_limiter:
-                self._rate_limiter.wait()
-            return self._send(wsfunction, fields)
-
-        def on_retry(number: int, exc: BaseException, wait: float) -> None:
-            log.warning("%s failed (attempt %d: %s); retrying in %.1fs",
-                        wsfunction, number, type(exc).__name__, wait)
-
-        try:
-            value = self.retry.run(attempt, idempotent=idempotent, sleep=self._sleep,
-                                   on_retry=on_retry)
-        except e.LmsError as exc:
-            self.stats.call_finished(wsfunction, getattr(exc, "errorcode", None)
-                                     or type(exc).__name__)
-            raise
-        self.stats.call_finished(wsfunction, "ok")
-        return value
+        return http.call_counted(
+            wsfunction, lambda: self._send(wsfunction, fields), retry=self.retry,
+            stats=self.stats, rate_limiter=self._rate_limiter, sleep=self._sleep,
+            idempotent=idempotent, logger=log)
 
     def _send(self, wsfunction: str, fields: list[tuple[str, str]]) -> object:
         token = self._token.get(self).get_secret_value()

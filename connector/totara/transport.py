@@ -113,24 +113,10 @@ class TotaraTransport:
 
     def _with_retries(self, operation: str, body: dict[str, Any],
                       idempotent: bool) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            if self._rate_limiter:
-                self._rate_limiter.wait()
-            return self._send(operation, body)
-
-        def on_retry(number: int, exc: BaseException, wait: float) -> None:
-            log.warning("%s failed (attempt %d: %s); retrying in %.1fs",
-                        operation, number, type(exc).__name__, wait)
-
-        try:
-            data = self.retry.run(attempt, idempotent=idempotent, sleep=self._sleep,
-                                  on_retry=on_retry)
-        except e.LmsError as exc:
-            self.stats.call_finished(operation, getattr(exc, "errorcode", None)
-                                     or type(exc).__name__)
-            raise
-        self.stats.call_finished(operation, "ok")
-        return data
+        return http.call_counted(
+            operation, lambda: self._send(operation, body), retry=self.retry,
+            stats=self.stats, rate_limiter=self._rate_limiter, sleep=self._sleep,
+            idempotent=idempotent, logger=log)
 
     def _send(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         bearer = self.auth.token(self).get_secret_value()

@@ -14,7 +14,8 @@ from sidecar.logs import setup_logging
 #: Exit codes shared by all commands (each command's help says which it uses).
 OK = 0
 NOT_READY = 1  # check: something is missing; other commands: the job failed
-UNREACHABLE = 2  # check: site unreachable or token refused; plan: changes pending
+UNREACHABLE = 2  # check: site unreachable or token refused
+CHANGES_PENDING = 2  # plan commands: changes pending (Terraform's -detailed-exitcode)
 CONFIG_ERROR = 78  # EX_CONFIG from sysexits.h: the configuration is wrong
 
 

@@ -30,7 +30,7 @@ from skills_map.links import (
     plan_links,
 )
 from skills_map.mapping import Outcome, read_mapping
-from sync.apply import ApplyResult, Progress, StagedApplier, StepOutcome
+from sync.apply import Applied, Progress, StagedApplier, StepOutcome
 from sync.plan import Op, Plan
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,6 @@ LinkApplier.handlers = {
 
 
 @dataclass(frozen=True)
-class MapApplied:
-    plan: Plan
-    result: ApplyResult
-    closed: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
 class SkillsMap:
     """Everything a map plan or apply needs: the client, the store, the site, the file."""
 
@@ -141,7 +134,7 @@ class SkillsMap:
                           source=str(self.mapping_file))
 
     def apply(self, plan: Plan | None = None, *, trigger: str = "cli",
-              progress: Progress | None = None) -> MapApplied:
+              progress: Progress | None = None) -> Applied:
         """Apply ``plan`` (a saved one, checked against Moodle first) or a fresh plan, under
         a database lock so that two applies for one site never run at once.
 
@@ -159,7 +152,7 @@ class SkillsMap:
                 self.verify(plan)
             applier = LinkApplier(self.client, self.sessions, self.site, progress=progress)
             result = applier.run(plan, None, trigger=trigger)
-        return MapApplied(plan, result, closed)
+        return Applied(plan, result, closed)
 
     def verify(self, plan: Plan) -> None:
         """Refuse a saved plan made for another site or before Moodle changed."""

@@ -77,6 +77,16 @@ class ApplyResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of one apply of any kind: the plan carried out, its result, and the runs
+    it closed because an earlier apply was interrupted."""
+
+    plan: Plan
+    result: ApplyResult
+    resumed: tuple[int, ...] = ()
+
+
 class _Ids:
     """Moodle ids of frameworks and competencies by idnumber, filled as creates land."""
 

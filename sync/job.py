@@ -17,7 +17,7 @@ import store
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sync.actual import ActualFramework, read_frameworks
-from sync.apply import RELATED_KIND, RUN_KIND, Applier, ApplyResult, Progress
+from sync.apply import RELATED_KIND, RUN_KIND, Applied, Applier, Progress
 from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
 from sync.plan import Plan
 from sync.planner import PlanOptions, plan_frameworks
@@ -26,16 +26,6 @@ from sync.sources import read_sources
 log = logging.getLogger(__name__)
 
 Actual = dict[str, ActualFramework | None]
-
-
-@dataclass(frozen=True)
-class Applied:
-    """The outcome of one apply: the plan carried out, its result, and the runs it closed
-    because an earlier apply was interrupted."""
-
-    plan: Plan
-    result: ApplyResult
-    resumed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

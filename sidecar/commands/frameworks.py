@@ -15,7 +15,7 @@ import store
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sidecar.commands.frameworks_totara import totara_apply, totara_plan
-from sidecar.commands.plans import calls, progress
+from sidecar.commands.plans import calls, progress, show_plan
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, build_framework_sync, open_store
 from sync.actual import read_frameworks, scale_names, to_framework
@@ -25,8 +25,6 @@ from sync.job import FrameworkSync
 from sync.plan import Plan
 from sync.render import render, summary
 from sync.sources import FORMATS, write_source
-
-CHANGES_PENDING = 2
 
 sources_argument = click.argument(
     "sources", nargs=-1, type=click.Path(exists=False, path_type=Path))
@@ -74,17 +72,8 @@ def plan(ctx: CliContext, sources: tuple[Path, ...], as_json: bool, out: Path | 
         totara_plan(ctx, sources, as_json, on_missing)
     with _job(ctx, sources, on_missing) as job:
         the_plan, _ = job.plan()
-    if out:
-        out.write_text(the_plan.to_json(), encoding="utf-8")
-    if as_json:
-        click.echo(the_plan.to_json())
-    else:
-        ctx.out.print(render(the_plan))
-        ctx.err.print(calls(job.client), highlight=False)
-        if out:
-            ctx.err.print(f"Saved the plan to {out}; apply it with: sidecar apply {out}",
-                          highlight=False)
-    raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
+    show_plan(ctx, the_plan, job.client, as_json=as_json, out=out, render=render,
+              apply_command="sidecar apply")
 
 
 @click.command()

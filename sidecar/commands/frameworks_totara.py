@@ -11,12 +11,10 @@ import click
 import store
 from config import Settings
 from connector.errors import LmsError
-from sidecar.context import NOT_READY, OK, CliContext
+from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext
 from sidecar.wiring import open_store
 from sync.errors import SyncError
 from sync.hrimport import ExportPlan, HrImportSync
-
-CHANGES_PENDING = 2
 
 
 def build_hr_import(settings: Settings, sources: tuple[Path, ...],

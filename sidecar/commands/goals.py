@@ -14,7 +14,7 @@ import store
 from config import Settings
 from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
-from sidecar.commands.plans import calls, progress
+from sidecar.commands.plans import calls, progress, show_plan
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, open_store
 from sync.errors import SyncError
@@ -22,8 +22,6 @@ from sync.goals import GoalOptions, GoalSync
 from sync.goals.render import render, summary
 from sync.goals.report import goals_report
 from sync.plan import Plan
-
-CHANGES_PENDING = 2
 
 files_argument = click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 force_option = click.option(
@@ -87,17 +85,8 @@ def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: P
     """
     with _job(ctx, files, force) as job:
         the_plan, _ = job.plan()
-    if out:
-        out.write_text(the_plan.to_json(), encoding="utf-8")
-    if as_json:
-        click.echo(the_plan.to_json())
-    else:
-        ctx.out.print(render(the_plan))
-        ctx.err.print(calls(job.client), highlight=False)
-        if out:
-            ctx.err.print(f"Saved the plan to {out}; apply it with: sidecar goals apply {out}",
-                          highlight=False)
-    raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
+    show_plan(ctx, the_plan, job.client, as_json=as_json, out=out, render=render,
+              apply_command="sidecar goals apply")
 
 
 @goals_group.command("apply")

@@ -5,12 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
 
+import click
+from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connector.moodle.client import MoodleClient
-from sidecar.context import CliContext
-from sync.plan import Op
+from sidecar.context import CHANGES_PENDING, OK, CliContext
+from sync.plan import Op, Plan
+
+
+def show_plan(ctx: CliContext, the_plan: Plan, client: MoodleClient, *, as_json: bool,
+              out: Path | None, render: Callable[[Plan], RenderableType],
+              apply_command: str) -> NoReturn:
+    """Print a plan (text or JSON), save it when asked, and exit like Terraform's
+    ``-detailed-exitcode``: 0 nothing to do, 2 changes pending."""
+    if out:
+        out.write_text(the_plan.to_json(), encoding="utf-8")
+    if as_json:
+        click.echo(the_plan.to_json())
+    else:
+        ctx.out.print(render(the_plan))
+        ctx.err.print(calls(client), highlight=False)
+        if out:
+            ctx.err.print(f"Saved the plan to {out}; apply it with: {apply_command} {out}",
+                          highlight=False)
+    raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
 
 
 def calls(client: MoodleClient) -> str:

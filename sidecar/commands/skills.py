@@ -13,18 +13,18 @@ from rich.table import Table
 import store
 from connector.errors import LmsError
 from sidecar.commands.skills_review import audit, review
-from sidecar.context import NOT_READY, OK, CliContext, pass_context
+from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import build_client, build_skills_map, open_store, suggest_options
 from skills_map import coverage as cov
 from skills_map.catalogue import read_catalogue, read_links
 from skills_map.errors import SkillsMapError
-from skills_map.job import MapApplied, SkillsMap
+from skills_map.job import SkillsMap
 from skills_map.links import ForeignLink, LinkOp, SetLinkOutcome
 from skills_map.mapping import Outcome
 from skills_map.review import suggest as run_suggest
+from sync.apply import Applied
 from sync.plan import Plan
 
-CHANGES_PENDING = 2
 mapping_option = click.option(
     "--mapping", "mapping", type=click.Path(dir_okay=False, path_type=Path),
     help="The mapping file (default: skills_map.mapping_file in the config).")
@@ -125,7 +125,7 @@ def map_apply(ctx: CliContext, plan_file: Path | None, mapping: Path | None,
     raise click.exceptions.Exit(OK if applied.result.ok else NOT_READY)
 
 
-def _print_applied(ctx: CliContext, applied: MapApplied, as_json: bool) -> None:
+def _print_applied(ctx: CliContext, applied: Applied, as_json: bool) -> None:
     result = applied.result
     if as_json:
         click.echo(json.dumps({

@@ -4,10 +4,10 @@
 (section "Goals") and :mod:`sync.goals.reader`.
 """
 
-from sync.goals.job import GoalsApplied, GoalSync
+from sync.goals.job import GoalSync
 from sync.goals.model import Goal, GoalStatus
 from sync.goals.planner import GoalOptions, plan_goals
 from sync.goals.reader import read_goals
 
-__all__ = ["Goal", "GoalOptions", "GoalStatus", "GoalSync", "GoalsApplied", "plan_goals",
+__all__ = ["Goal", "GoalOptions", "GoalStatus", "GoalSync", "plan_goals",
            "read_goals"]

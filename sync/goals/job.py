@@ -19,7 +19,7 @@ import store
 from connector.errors import LmsError
 from connector.moodle import endpoints as ep
 from connector.moodle.client import MoodleClient
-from sync.apply import ApplyResult, Progress
+from sync.apply import Applied, Progress
 from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
 from sync.goals.actual import (
     GoalsActual,
@@ -35,15 +35,6 @@ from sync.goals.ops import GoalOp, from_saved
 from sync.goals.planner import GoalOptions, basis, plan_goals
 from sync.goals.reader import read_goals
 from sync.plan import Plan
-
-
-@dataclass(frozen=True)
-class GoalsApplied:
-    """One apply: the plan carried out, its result, the interrupted runs it closed."""
-
-    plan: Plan
-    result: ApplyResult
-    resumed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +105,7 @@ class GoalSync:
                                  f"({shown}); run `sidecar goals plan` again")
 
     def apply(self, plan: Plan | None = None, *, trigger: str = "cli",
-              progress: Progress | None = None) -> GoalsApplied:
+              progress: Progress | None = None) -> Applied:
         """Apply ``plan`` (a saved one, verified first) or a fresh plan, under the lock.
 
         Raises:
@@ -135,9 +126,9 @@ class GoalSync:
                 self.verify(plan)
             applier = GoalApplier(self.client, self.sessions, self.site, progress=progress)
             result = applier.run(plan, self._ids(plan), trigger=trigger)
-        return GoalsApplied(plan, result, resumed)
+        return Applied(plan, result, resumed)
 
-    def run(self, *, trigger: str = "schedule") -> GoalsApplied:
+    def run(self, *, trigger: str = "schedule") -> Applied:
         """Plan and apply as a schedule does; a failure before any step is recorded too."""
         try:
             return self.apply(trigger=trigger)

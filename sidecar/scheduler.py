@@ -19,8 +19,7 @@ from sqlalchemy import Engine, select
 import store
 from config import Settings
 from connector.errors import LmsError
-from sidecar.wiring import build_client, build_framework_sync
-from sync.apply import RUN_KIND
+from sidecar.wiring import build_framework_target, framework_run_kind
 from sync.errors import SyncBusyError, SyncError
 
 log = logging.getLogger(__name__)
@@ -39,41 +38,38 @@ def run_framework_sync(settings: Settings, engine: Engine,
     now = now or datetime.now(UTC)
     trigger = trigger_for(settings)
     due = _last_fire_time(trigger, now - timedelta(days=1), now) if trigger else None
-    with store.advisory_lock(engine, f"schedule:{RUN_KIND}:{settings.lms.url}") as acquired:
+    kind = framework_run_kind(settings)
+    with store.advisory_lock(engine, f"schedule:{kind}:{settings.lms.url}") as acquired:
         if not acquired:
             log.info("framework sync skipped: another worker or instance is starting it")
             return "busy"
-        if due is not None and _scheduled_run_since(engine, due):
+        if due is not None and _scheduled_run_since(engine, kind, due):
             log.info("framework sync due at %s already ran elsewhere", due)
             return "already done"
         return _sync_now(settings, engine)
 
 
 def _sync_now(settings: Settings, engine: Engine) -> str:
-    job = build_framework_sync(settings, build_client(settings.lms), engine)
     try:
-        applied = job.run(trigger="schedule")
+        outcome = build_framework_target(settings, engine).run(trigger="schedule")
     except SyncBusyError:
         log.info("framework sync skipped: an apply by hand is running")
         return "busy"
     except (SyncError, LmsError) as exc:
         log.error("scheduled framework sync failed: %s", exc)
         return "failed"
-    result = applied.result
-    if result.ok:
-        log.info("scheduled framework sync: %d steps in %.1f s, %d API calls",
-                 result.count("done"), result.seconds, result.api_calls)
+    if outcome.ok:
+        log.info("scheduled framework sync: %s", outcome.describe())
         return "succeeded"
-    log.error("scheduled framework sync: %d step(s) failed (run %d)", len(result.failed),
-              result.run_id)
+    log.error("scheduled framework sync: %s", outcome.describe())
     return "failed"
 
 
-def _scheduled_run_since(engine: Engine, since: datetime) -> bool:
+def _scheduled_run_since(engine: Engine, kind: str, since: datetime) -> bool:
     with store.session_scope(store.session_factory(engine)) as session:
         return session.scalar(
             select(store.SyncRun.id)
-            .where(store.SyncRun.kind == RUN_KIND, store.SyncRun.trigger == "schedule",
+            .where(store.SyncRun.kind == kind, store.SyncRun.trigger == "schedule",
                    store.SyncRun.started_at >= since)
             .limit(1)) is not None
 
@@ -97,7 +93,7 @@ def missed_run(settings: Settings, engine: Engine, now: datetime) -> datetime | 
         return None
     grace = timedelta(seconds=settings.sync.misfire_grace_seconds)
     fire = _last_fire_time(trigger, now - grace, now)
-    if fire is None or _scheduled_run_since(engine, fire):
+    if fire is None or _scheduled_run_since(engine, framework_run_kind(settings), fire):
         return None
     return fire
 

@@ -21,8 +21,11 @@ from connector.retry import RetryPolicy
 from sidecar.metrics import observe_call
 from skills_map.job import SkillsMap
 from skills_map.review import SuggestOptions
+from sync.errors import SyncError
+from sync.hrimport import HrImportSync
 from sync.job import FrameworkSync
 from sync.planner import PlanOptions
+from sync.target import FrameworkTarget
 
 
 def build_transport(
@@ -79,6 +82,41 @@ def build_framework_sync(
     action = on_missing or settings.sync.on_missing
     return FrameworkSync(client=client, engine=engine, site=settings.lms.url, sources=chosen,
                          options=PlanOptions(on_missing=action))  # type: ignore[arg-type]
+
+
+def build_hr_import(settings: Settings, engine: Engine, sources: tuple[Path, ...] = (),
+                    on_missing: str | None = None) -> HrImportSync:
+    """The HR Import export of a Totara site.
+
+    Raises:
+        SyncError: ``totara.hr_import_dir`` is not set (the message says what to set).
+    """
+    folder = settings.totara.hr_import_dir
+    if folder is None:
+        raise SyncError("lms.kind is totara, whose API cannot write competencies: set "
+                        "totara.hr_import_dir to the folder Totara's HR Import reads (HR Import "
+                        "> Sources > CSV > Files directory)")
+    return HrImportSync(engine=engine, site=settings.lms.url,
+                        sources=sources or tuple(settings.sync.sources), directory=folder,
+                        file_name=f"{settings.totara.hr_import_prefix}.csv",
+                        on_missing=on_missing or settings.sync.on_missing)  # type: ignore[arg-type]
+
+
+def framework_run_kind(settings: Settings) -> str:
+    """The kind under which the store records this site's framework sync runs."""
+    return HrImportSync.run_kind if settings.lms.kind == "totara" else FrameworkSync.run_kind
+
+
+def build_framework_target(settings: Settings, engine: Engine) -> FrameworkTarget:
+    """The framework sync this site's kind calls for: Moodle's web services, or an HR Import
+    file for Totara (whose API cannot write competencies).
+
+    Raises:
+        SyncError: a Totara site without ``totara.hr_import_dir``.
+    """
+    if settings.lms.kind == "totara":
+        return build_hr_import(settings, engine)
+    return build_framework_sync(settings, build_client(settings.lms), engine)
 
 
 def build_skills_map(settings: Settings, client: MoodleClient, engine: Engine,

@@ -86,6 +86,21 @@ class Applied:
     result: ApplyResult
     resumed: tuple[int, ...] = ()
 
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def run_id(self) -> int:
+        return self.result.run_id
+
+    def describe(self) -> str:
+        """One line: the steps done, time and calls; or how many failed."""
+        r = self.result
+        if r.ok:
+            return f"{r.count('done')} steps in {r.seconds:.1f} s, {r.api_calls} API calls"
+        return f"{len(r.failed)} step(s) failed (run {r.run_id})"
+
 
 class _Ids:
     """Moodle ids of frameworks and competencies by idnumber, filled as creates land."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import store
 from connector.errors import LmsError
 from connector.totara.hrimport import CompetencyRow, write_competency_file
-from sync.errors import PlanError, SyncBusyError
+from sync.errors import PlanError, SyncBusyError, SyncError
 from sync.model import Framework
 from sync.sources import read_sources
 
@@ -133,15 +133,22 @@ def plan_export(desired: Sequence[Framework], last: Mapping[tuple[str, str], Com
 
 @dataclass(frozen=True)
 class Exported:
+    """One HR Import file written: the run, where, and the plan it carried out."""
+
     run_id: int
     path: Path
     plan: ExportPlan
+    ok: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"wrote {len(self.plan.rows)} rows to {self.path}"
 
 
 @dataclass(frozen=True)
 class HrImportSync:
     """Plan and write HR Import files for one Totara site from the framework sources."""
 
+    run_kind: ClassVar[str] = RUN_KIND
     engine: Engine
     site: str
     sources: tuple[Path, ...]
@@ -198,6 +205,25 @@ class HrImportSync:
                        "rows": [r.to_dict() for r in plan.rows]}
             self._finish(run_id, "succeeded", summary, None)
         return Exported(run_id, path, plan)
+
+    def run(self, *, trigger: str = "schedule") -> Exported:
+        """Plan and write the file, as the schedule does; a failure before the file is
+        written (bad sources, no sources) is recorded as a failed run too.
+
+        Raises:
+            SyncBusyError: another export holds the lock (nothing recorded: not a failure).
+            SyncError: the sources could not be planned (recorded as a failed run).
+            LmsError: the file could not be written (:meth:`apply` recorded the run).
+        """
+        try:
+            return self.apply(trigger=trigger)
+        except SyncBusyError:
+            raise
+        except SyncError as exc:  # the plan failed: no run was started yet
+            with store.session_scope(self.sessions) as session:
+                run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger)
+                store.finish_run(session, run, "failed", error=str(exc)[:4000])
+            raise
 
     def _finish(self, run_id: int, status: str, summary: dict[str, object],
                 error: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ Actual = dict[str, ActualFramework | None]
 class FrameworkSync:
     """Everything one sync needs: the client, the store, which site, which sources."""
 
+    run_kind: ClassVar[str] = RUN_KIND
     client: MoodleClient
     engine: Engine
     site: str

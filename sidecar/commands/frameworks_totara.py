@@ -9,33 +9,23 @@ from pathlib import Path
 import click
 
 import store
-from config import Settings
 from connector.errors import LmsError
 from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext
-from sidecar.wiring import open_store
+from sidecar.wiring import build_hr_import, open_store
 from sync.errors import SyncError
 from sync.hrimport import ExportPlan, HrImportSync
 
 
-def build_hr_import(settings: Settings, sources: tuple[Path, ...],
-                    on_missing: str | None) -> HrImportSync:
-    """The HR Import export job; fails plainly when the folder is not configured."""
-    folder = settings.totara.hr_import_dir
-    if folder is None:
-        raise SyncError("lms.kind is totara, whose API cannot write competencies: set "
-                        "totara.hr_import_dir to the folder Totara's HR Import reads (HR Import "
-                        "> Sources > CSV > Files directory)")
-    return HrImportSync(engine=open_store(settings), site=settings.lms.url,
-                        sources=sources or tuple(settings.sync.sources), directory=folder,
-                        file_name=f"{settings.totara.hr_import_prefix}.csv",
-                        on_missing=on_missing or settings.sync.on_missing)  # type: ignore[arg-type]
+def _export(ctx: CliContext, sources: tuple[Path, ...], on_missing: str | None) -> HrImportSync:
+    settings = ctx.settings()
+    return build_hr_import(settings, open_store(settings), sources, on_missing)
 
 
 def totara_plan(ctx: CliContext, sources: tuple[Path, ...], as_json: bool,
                 on_missing: str | None) -> None:
     """Print the plan and exit 0 (nothing to export), 2 (changes pending) or 1 (error)."""
     try:
-        plan = build_hr_import(ctx.settings(), sources, on_missing).plan()
+        plan = _export(ctx, sources, on_missing).plan()
     except (SyncError, LmsError, store.StoreError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
@@ -57,7 +47,7 @@ def totara_apply(ctx: CliContext, plan_file: Path | None, sources: tuple[Path, .
                       "now; run it without a plan file", highlight=False)
         raise click.exceptions.Exit(NOT_READY)
     try:
-        exported = build_hr_import(ctx.settings(), sources, on_missing).apply()
+        exported = _export(ctx, sources, on_missing).apply()
     except (SyncError, LmsError, store.StoreError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc

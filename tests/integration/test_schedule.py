@@ -129,3 +129,31 @@ def test_serve_with_two_workers_answers_and_runs_a_missed_sync_once(sandbox, tmp
         output = server.communicate(timeout=30)[0]
     assert server.returncode == 0, output[-2000:]
     assert sandbox.admin_token not in output
+
+
+def totara_nightly(tmp_path, **totara: object) -> Settings:
+    return Settings(lms={"kind": "totara", "url": "https://totara.example.org",
+                         "client_id": "lms-sidecar", "client_secret": "not-used-by-hr-import"},
+                    sync={"sources": [str(EXAMPLES)], "schedule": "0 2 * * *"},
+                    totara=totara)  # type: ignore[arg-type]
+
+
+def test_on_a_totara_site_the_nightly_run_writes_the_hr_import_file_once(engine, tmp_path):
+    folder = tmp_path / "hrimport"
+    folder.mkdir()
+    settings = totara_nightly(tmp_path, hr_import_dir=str(folder))
+    at = datetime(2026, 11, 22, 2, 0, 3, tzinfo=UTC)
+    assert run_framework_sync(settings, engine, now=at) == "succeeded"
+    assert run_framework_sync(settings, engine, now=at + timedelta(seconds=2)) == "already done"
+    assert runs(engine) == [("schedule", "succeeded", None)]
+    header, *rows = (folder / "competency.csv").read_text(encoding="utf-8").splitlines()
+    assert header.startswith("idnumber,fullname")
+    assert len(rows) > 40  # every competency of the two example frameworks
+    # the missed-run check looks at the HR Import runs, not the Moodle sync's
+    assert missed_run(settings, engine, at + timedelta(minutes=5)) is None
+
+
+def test_a_totara_site_without_the_hr_import_folder_fails_the_run_plainly(engine, tmp_path,
+                                                                          caplog):
+    assert run_framework_sync(totara_nightly(tmp_path), engine) == "failed"
+    assert "totara.hr_import_dir" in caplog.text

@@ -69,7 +69,9 @@ class _Demo:
               help="Where the demo writes its config, store and pulled files (emptied first).")
 @click.option("--sources", type=click.Path(exists=True, path_type=Path), default=EXAMPLES,
               show_default=True, help="Framework sources to sync.")
-def demo(workdir: Path, sources: Path) -> None:
+@click.option("--totara", "totara_release", type=click.Choice(["17", "18", "19"]),
+              help="Play a Totara site of this release instead of Moodle (lms.kind: totara).")
+def demo(workdir: Path, sources: Path, totara_release: str | None) -> None:
     """Start the sandbox LMS, run lms-sidecar against it end to end, show what happened.
 
     Exit codes: 0 every step behaved as expected; 1 a step did not.
@@ -77,6 +79,9 @@ def demo(workdir: Path, sources: Path) -> None:
     console = make_console()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+    if totara_release is not None:
+        _totara_demo(console, workdir, sources, totara_release)
+        return
     with SandboxServer() as site:
         console.print(f"Sandbox Moodle running at {site.url} (a seeded company: courses, "
                       "learners, managers, completions)", highlight=False)
@@ -114,6 +119,21 @@ def demo(workdir: Path, sources: Path) -> None:
         console.print(Rule("[bold]What the sandbox LMS now holds"))
         with site.state.transaction() as db:
             render_dump(dump_state(db), console)
+    _summary(console, run.steps)
+    if not all(step.ok for step in run.steps):
+        raise click.exceptions.Exit(1)
+
+
+def _totara_demo(console: Console, workdir: Path, sources: Path, release: str) -> None:
+    from connector.sandbox.totara.site import TotaraSite
+    from sidecar.commands.demo_totara import totara_config, totara_steps
+
+    with SandboxServer(totara=TotaraSite(release=release)) as site:
+        console.print(f"Sandbox Totara {release} running at {site.url} (GraphQL API, OAuth2 "
+                      "client credentials, legacy web services, the same seeded company)",
+                      highlight=False)
+        run = _Demo(console, totara_config(site, workdir, sources))
+        totara_steps(run, console, workdir)
     _summary(console, run.steps)
     if not all(step.ok for step in run.steps):
         raise click.exceptions.Exit(1)

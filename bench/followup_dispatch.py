@@ -39,6 +39,7 @@ from store.models import FollowupSequence, FollowupTask
 from webhooks.clock import ManualClock
 from webhooks.dispatch import Dispatcher, DispatchReport, SendRules
 from webhooks.links import LinkSigner
+from webhooks.message_channel import MessageChannel
 from webhooks.policy import Plan, Policy
 from webhooks.schedule import Rules
 
@@ -164,8 +165,8 @@ def _dispatcher(engine: Any, client: MoodleClient, site: str) -> Dispatcher:
     signer = LinkSigner(SecretStr("bench link key"), clock, timedelta(days=30),
                         "https://sidecar.bench.example")
     coach_id = client.site_info().userid
-    return Dispatcher(engine=engine, coach=client, coach_id=coach_id, policy=Policy((PLAN,)),
-                      rules=Rules(site=site), clock=clock, link_for=signer.url,
+    return Dispatcher(engine=engine, channel=MessageChannel(client, coach_id, signer.url, clock),
+                      policy=Policy((PLAN,)), rules=Rules(site=site), clock=clock,
                       send=SendRules(quiet=None, daily_cap=1, batch_size=BATCH,
                                      workers=CONCURRENCY))
 

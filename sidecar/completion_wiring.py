@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 import store
 from config import Settings
-from connector.errors import FunctionNotInServiceError, LmsError
+from connector.errors import FunctionNotInServiceError, LmsError, UnknownFunctionError
 from connector.moodle.client import MoodleClient
 from sidecar.followup_wiring import policy_for
+from sidecar.totara_wiring import build_legacy_client
 from sidecar.wiring import build_client
 from store.models import InboxEvent, InboxStatus, Watermark
-from webhooks.errors import WebhookError
+from webhooks.errors import ReconcileError, WebhookError
 from webhooks.policy import FollowupError
 from webhooks.receiver import create_blueprint
 from webhooks.reconcile import Reconciled, reconcile
@@ -77,6 +78,31 @@ class PollOutcome:
                 "api_calls": sum(self.calls.values()), "calls": self.calls,
                 "notes": self.courses.notes + (found.notes if found else []),
                 "error": self.error}
+
+
+def completion_client(settings: Settings) -> MoodleClient:
+    """The client reconciliation reads completions with: Moodle's web services, or on Totara
+    its legacy ones (``core_completion_get_course_completion_status`` per learner).
+
+    Raises:
+        ReconcileError: a Totara site without a web-service token, or with
+            ``webhooks.report.id`` (Moodle's Report builder functions are not in Totara).
+    """
+    if settings.lms.kind != "totara":
+        return build_client(settings.lms)
+    if settings.webhooks.report.id is not None:
+        raise ReconcileError(
+            "webhooks.report.id is set, but Totara has no core_reportbuilder_retrieve_report "
+            "(Moodle's Report builder): remove webhooks.report for a Totara site; completions "
+            "are then read per learner with core_completion_get_course_completion_status")
+    legacy = build_legacy_client(settings.lms)
+    if legacy is None:
+        raise ReconcileError(
+            "lms.kind is totara and no web-service token is set: reconciliation reads "
+            "completions through Totara's legacy web services "
+            "(core_enrol_get_enrolled_users, core_completion_get_course_completion_status); "
+            "set SIDECAR_LMS__TOKEN (or lms.token_file) to a token of the service account")
+    return legacy
 
 
 def _linked_courses(engine: Engine, site: str, competency_ids: set[int] | None) -> set[int]:
@@ -133,8 +159,9 @@ def courses_to_reconcile(settings: Settings, engine: Engine,
     for competency_id in sorted(ids.values()):
         try:
             chosen |= {c.id for c in client.courses_using_competency(competency_id)}
-        except FunctionNotInServiceError:
-            notes.append("tool_lp_list_courses_using_competency is not in the token's service: "
+        except (FunctionNotInServiceError, UnknownFunctionError):
+            # Not in the token's service (Moodle), or not on the site at all (Totara).
+            notes.append("tool_lp_list_courses_using_competency is not available to the token: "
                          "the skills map's links stand in for the courses of competencies")
             chosen |= _linked_courses(engine, site, set(ids.values()))
             break
@@ -151,9 +178,15 @@ def poll_completions(settings: Settings, engine: Engine, client: MoodleClient | 
     or ``record_idle`` is set (the CLI; the scheduled job records only runs that did
     something).
     """
-    client = client or build_client(settings.lms)
-    start = {c.function: c.calls for c in client.stats.by_function()}
     outcome = PollOutcome("succeeded")
+    try:
+        client = client or completion_client(settings)
+    except WebhookError as exc:
+        outcome.status, outcome.error = "failed", _describe(exc)
+        log.error("completion reconciliation failed: %s", outcome.error)
+        _record(engine, settings, outcome, trigger)
+        return outcome
+    start = {c.function: c.calls for c in client.stats.by_function()}
     try:
         outcome.courses = courses_to_reconcile(settings, engine, client)
         outcome.found = reconcile(client, engine, settings.webhooks, outcome.courses.ids,

@@ -1,5 +1,6 @@
-"""The follow-up jobs of ``sidecar serve``: intake (new completions -> sequences) and dispatch
-(due tasks -> Moodle messages), triggered by APScheduler on intervals from the config.
+"""The follow-up jobs of ``sidecar serve``: intake (new completions -> sequences), dispatch
+(due tasks -> the site's practice channel) and, where the channel lets learners tick a task
+(Totara goal tasks), progress (ticked tasks -> the answer "done"), triggered by APScheduler.
 
 Each run takes a database lock first (``store.advisory_lock``), so of all the workers and
 instances only one runs a job at a time; the others return "busy". The claims inside (inbox
@@ -24,8 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 import store
 from config import Settings
 from connector.errors import LmsError
-from sidecar.followup_wiring import dispatcher_for, policy_for, rules_for
-from sidecar.wiring import build_client
+from sidecar.followup_wiring import (
+    dispatcher_for,
+    has_course_competencies,
+    lms_client,
+    policy_for,
+    progress_for,
+    rules_for,
+)
 from webhooks import inbox
 from webhooks.clock import Clock, SystemClock
 from webhooks.intake import take_completions
@@ -37,6 +44,10 @@ INTAKE_JOB = "followup-intake"
 DISPATCH_JOB = "followup-dispatch"
 INTAKE_KIND = "followups-intake"
 DISPATCH_KIND = "followups-dispatch"
+PROGRESS_JOB = "followup-progress"
+PROGRESS_KIND = "followups-progress"
+#: How often learners' ticks are read (one goal look-up per learner, one call per goal).
+PROGRESS_EVERY = timedelta(minutes=15)
 INTAKE_BATCH = 100
 MAX_INTAKE_BATCHES = 50  # at most 5,000 completions a run; the next run takes the rest
 # A crashed holder's SQLite lock row is overtaken after this long; longer than any run.
@@ -57,11 +68,12 @@ def run_followup_intake(settings: Settings, engine: Engine, clock: Clock | None 
             return "busy"
         started = ignored = failed = 0
         try:
-            client, policy, rules = build_client(settings.lms), policy_for(settings), \
+            client, policy, rules = lms_client(settings), policy_for(settings), \
                 rules_for(settings)
             for _ in range(MAX_INTAKE_BATCHES):
                 report = take_completions(engine, inbox,  # type: ignore[arg-type]
-                                          client, policy, rules, clock, limit=INTAKE_BATCH)
+                                          client, policy, rules, clock, limit=INTAKE_BATCH,
+                                          competencies=has_course_competencies(settings))
                 started, ignored, failed = (started + report.started, ignored + report.ignored,
                                             failed + report.failed)
                 if report.started + report.ignored + report.failed < INTAKE_BATCH:
@@ -120,6 +132,34 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
     return "failed" if trouble else "succeeded"
 
 
+def run_followup_progress(settings: Settings, engine: Engine, clock: Clock | None = None) -> str:
+    """Record as "done" the delivered tasks learners ticked in the LMS, once across every
+    worker and instance; returns "succeeded", "failed", "busy" or "idle" (nothing ticked).
+
+    Never raises for an LMS, settings or store failure: it is logged and recorded.
+    """
+    clock = clock or SystemClock()
+    with store.advisory_lock(engine, f"{PROGRESS_JOB}:{settings.lms.url}",
+                             ttl=LOCK_TTL) as acquired:
+        if not acquired:
+            log.info("follow-up progress skipped: another worker or instance is running it")
+            return "busy"
+        try:
+            report = progress_for(settings, engine, clock)
+        except (FollowupError, LmsError, SQLAlchemyError) as exc:
+            log.error("follow-up progress failed: %s", exc)
+            _record(engine, settings, PROGRESS_KIND, "failed", {}, str(exc))
+            return "failed"
+    if not report.done and not report.errors:
+        return "idle"
+    summary = report.as_dict()
+    del summary["errors"]
+    status = ("partial" if report.done else "failed") if report.errors else "succeeded"
+    _record(engine, settings, PROGRESS_KIND, status, summary,
+            "; ".join(report.errors)[:2000] or None)
+    return "failed" if report.errors else "succeeded"
+
+
 def _record(engine: Engine, settings: Settings, kind: str, status: str,
             summary: Mapping[str, Any], error: str | None) -> None:
     try:
@@ -152,4 +192,11 @@ def add_followup_jobs(scheduler: BaseScheduler, settings: Settings, engine: Engi
                           misfire_grace_time=seconds, replace_existing=True)
     log.info("follow-up jobs scheduled: intake every %d s, dispatch every %d s",
              f.intake_interval_seconds, f.dispatch_interval_seconds)
+    if settings.lms.kind == "totara":  # only Totara's goal tasks can be ticked by learners
+        seconds = int(PROGRESS_EVERY.total_seconds())
+        scheduler.add_job(run_followup_progress, IntervalTrigger(seconds=seconds),
+                          args=(settings, engine), id=PROGRESS_JOB, name="follow-up progress",
+                          coalesce=True, max_instances=1, misfire_grace_time=seconds,
+                          replace_existing=True)
+        log.info("follow-up progress (goal tasks ticked in Totara) read every %d s", seconds)
     return True

@@ -1,23 +1,22 @@
-"""The dispatcher: claims due practice tasks a batch at a time and sends them from the coach.
+"""The dispatcher: claims due practice tasks a batch at a time and delivers them through the
+site's practice channel (:mod:`webhooks.channel`: coach messages, or Totara goal tasks).
 
 A task goes ``scheduled`` -> ``sending`` (committed before the LMS is called) -> ``sent``.
 Claims, outcomes and next tasks are written set-based, a few statements per batch whatever
 its size (:mod:`webhooks.claim`, :func:`webhooks.schedule.record_sent`); several dispatchers
 never send one task twice, and the daily cap holds across them. A task left ``sending``
-(crash, lost answer) may have reached Moodle: before it is sent again the coach's sent
-messages are searched for its ``clientmsgid``, which every message carries as a reference
-line, because ``core_message_get_messages`` does not return ``clientmsgid``.
+(crash, lost answer) may have reached the LMS: before it is sent again the channel looks it
+up by the reference every delivery carries. The dispatcher never learns which LMS answers.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,16 +27,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import store
-from connector.errors import LmsConnectionError, LmsError
-from connector.moodle import endpoints as ep
-from connector.moodle.client import MoodleClient
 from store.models import FollowupSequence
 from webhooks import claim
+from webhooks.channel import PracticeChannel
 from webhooks.claim import Claimed, ClaimRules
 from webhooks.clock import Clock
 from webhooks.policy import Policy
 from webhooks.schedule import Rules, SentTask, record_sent, stop_sequence
-from webhooks.stops import LmsStopChecks, StopCandidate
+from webhooks.stops import StopCandidate, StopRules
 from webhooks.timing import QuietWindow
 
 log = logging.getLogger(__name__)
@@ -57,7 +54,6 @@ class SendRules:
     batch_size: int = 100
     lease: timedelta = timedelta(minutes=10)
     workers: int = 4
-    calendar_events: bool = False
 
 
 @dataclass
@@ -79,17 +75,15 @@ class DispatchReport:
 
 @dataclass
 class Dispatcher:
-    """Sends the due tasks of one site. ``coach`` is the client of the coach's own token."""
+    """Delivers the due tasks of one site through ``channel``."""
 
     engine: Engine
-    coach: MoodleClient
-    coach_id: int
+    channel: PracticeChannel
     policy: Policy
     rules: Rules
     send: SendRules
     clock: Clock
-    link_for: Callable[[int, int], str]
-    stops: LmsStopChecks | None = None
+    stops: StopRules | None = None
     worker: str = field(default_factory=lambda: f"{socket.gethostname()[:20]}:{os.getpid()}:"
                         f"{uuid.uuid4().hex[:8]}")
     _lock: Lock = field(default_factory=Lock)
@@ -170,66 +164,34 @@ class Dispatcher:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def message_html(self, task: Claimed) -> str:
-        """The message body: the task, the answer link, and the reference the reconciliation
-        looks for."""
-        link = html.escape(self.link_for(task.id, task.learner_id), quote=True)
-        text = html.escape(task.text).replace("\n", "<br />")
-        return (f"<p>{text}</p><p><a href=\"{link}\">Tell us how it went</a> "
-                f"(done, hard, not yet, skip) &ndash; one click, no login.</p>"
-                f"<p><small>Ref: {task.clientmsgid}</small></p>")
-
     def _deliver(self, tasks: list[Claimed], report: DispatchReport) -> None:
-        """Send one batch in one call and write its outcomes in bulk."""
-        messages = [ep.OutgoingMessage(touserid=t.learner_id, text=self.message_html(t),
-                                       textformat=1, clientmsgid=t.clientmsgid) for t in tasks]
-        try:
-            results = self.coach.send_messages(messages)
-        except LmsConnectionError as exc:
-            # The request may have reached Moodle: look each one up before any re-send.
-            log.warning("sending %d follow-ups: %s; looking them up", len(tasks), exc)
-            with self._lock:
-                report.errors.append(str(exc))
-            self._reconcile_ids([t.id for t in tasks], report,
-                                retry_at=self.clock.now() + RETRY_AFTER_FAILURE)
-            return
-        except LmsError as exc:
-            log.error("Moodle refused %d follow-up messages: %s", len(tasks), exc)
-            with self._writing() as session:
-                claim.release(session, [t.id for t in tasks], str(exc),
-                              self.clock.now() + RETRY_AFTER_REFUSAL)
-            with self._lock:
-                report.errors.append(str(exc))
-            return
-        sent: list[SentTask] = []
-        failed: dict[int, str] = {}
-        for task, result in zip(tasks, results, strict=True):
-            if result.msgid > 0:
-                sent.append(SentTask(task.id, task.sequence_id, task.task_index, result.msgid))
-            else:
-                failed[task.id] = result.errormessage
-                log.error("Moodle refused follow-up %s to learner %s: %s",
-                          task.clientmsgid, task.learner_id, result.errormessage)
+        """Deliver one batch through the channel and write its outcomes in one transaction;
+        doubtful deliveries are looked up before anything is sent again."""
+        outcome = self.channel.deliver(tasks)
+        now = self.clock.now()
+        sent = [SentTask(t.id, t.sequence_id, t.task_index, outcome.sent[t.id])
+                for t in tasks if t.id in outcome.sent]
+        held: dict[str, list[int]] = defaultdict(list)
+        for task_id, error in outcome.held.items():
+            held[error].append(task_id)
         with self._writing() as session:
-            self._mark_sent(session, sent, self.clock.now())
-            claim.mark_failed(session, failed)
-        self._count(report, sent=len(sent), failed=len(failed))
-        if self.send.calendar_events:
-            self._calendar(tasks)
+            self._mark_sent(session, sent, now)
+            claim.mark_failed(session, outcome.refused)
+            for error, ids in held.items():
+                claim.release(session, ids, error, now + RETRY_AFTER_REFUSAL)
+        self._count(report, sent=len(sent), failed=len(outcome.refused))
+        if outcome.errors:
+            with self._lock:
+                report.errors.extend(outcome.errors)
+        if outcome.doubtful:
+            self._reconcile_ids(sorted(outcome.doubtful), report,
+                                retry_at=now + RETRY_AFTER_FAILURE)
+        if sent:
+            self.channel.after_delivery([t for t in tasks if t.id in outcome.sent])
 
     def _mark_sent(self, session: Session, sent: list[SentTask], now: datetime) -> None:
         """Record what reached the learners and schedule what comes next (one transaction)."""
         record_sent(session, sent, self.policy, self.rules, now)
-
-    def _calendar(self, tasks: list[Claimed]) -> None:
-        events = [ep.CalendarEventIn(name=f"Practice: {t.course_name}"[:250],
-                                     description=html.escape(t.text), eventtype="user",
-                                     timestart=int(self.clock.now().timestamp()))
-                  for t in tasks]
-        try:
-            self.coach.create_calendar_events(events)
-        except LmsError as exc:
-            log.warning("calendar events for %d follow-ups not created: %s", len(events), exc)
 
     # -- reconciliation ------------------------------------------------------------------------
 
@@ -243,37 +205,18 @@ class Dispatcher:
 
     def _reconcile_ids(self, ids: list[int], report: DispatchReport,
                        retry_at: datetime | None = None) -> None:
-        """Mark sent what Moodle has; put the rest back (due at ``retry_at`` when given).
+        """Mark sent what the LMS has; put the rest back (due at ``retry_at`` when given).
 
-        One look-up per learner, outside any transaction; a task whose look-up fails stays
+        The channel looks them up outside any transaction; a task whose look-up fails stays
         ``sending`` (claimed now) and is looked up again after the lease.
         """
         with self._session() as session:
             tasks = claim.load_claimed(session, ids)
-        by_learner: dict[int, list[Claimed]] = defaultdict(list)
-        for task in tasks:
-            by_learner[task.learner_id].append(task)
-        found: list[SentTask] = []
-        missing: list[int] = []
-        doubtful = 0
-        for learner, group in by_learner.items():
-            try:
-                messages = self.coach.messages_sent(self.coach_id, learner)
-            except LmsError as exc:
-                log.warning("could not look up %d follow-ups to learner %s: %s", len(group),
-                            learner, exc)
-                doubtful += len(group)
-                continue
-            for task in group:
-                marker = f"Ref: {task.clientmsgid}<"
-                hit = next((m for m in messages
-                            if marker in m.fullmessagehtml + m.text + m.smallmessage), None)
-                if hit is None:
-                    missing.append(task.id)
-                else:
-                    found.append(SentTask(task.id, task.sequence_id, task.task_index, hit.id))
+        lookup = self.channel.find_delivered(tasks)
+        found = [SentTask(t.id, t.sequence_id, t.task_index, lookup.found[t.id])
+                 for t in tasks if t.id in lookup.found]
         with self._writing() as session:
             self._mark_sent(session, found, self.clock.now())
-            claim.unsent(session, missing, retry_at)
-        self._count(report, reconciled=len(found), resent_after_lookup=len(missing),
-                    doubtful=doubtful)
+            claim.unsent(session, lookup.missing, retry_at)
+        self._count(report, reconciled=len(found), resent_after_lookup=len(lookup.missing),
+                    doubtful=len(lookup.unknown))

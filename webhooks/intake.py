@@ -55,8 +55,10 @@ class IntakeReport:
     sequences: list[int] = field(default_factory=list)
 
 
-def describe(client: MoodleClient, event: CompletionLike) -> Completion:
-    """What the LMS says about the learner, the course and the course's competencies.
+def describe(client: MoodleClient, event: CompletionLike, *,
+             competencies: bool = True) -> Completion:
+    """What the LMS says about the learner, the course and (``competencies``: the LMS has
+    Moodle's course competencies; Totara's web services do not) the course's competencies.
 
     Raises:
         LmsError: a lookup failed; LookupError: the learner or course does not exist.
@@ -66,7 +68,7 @@ def describe(client: MoodleClient, event: CompletionLike) -> Completion:
     if not users or not courses:
         raise LookupError(f"learner {event.userid} or course {event.courseid} is not in the LMS")
     user, course = users[0], courses[0]
-    links = client.course_competencies(course.id)
+    links = client.course_competencies(course.id) if competencies else []
     return Completion(
         userid=user.id, courseid=course.id, completed_at=event.completed_at,
         learner_fullname=plain_name(user.fullname or f"{user.firstname} {user.lastname}"),
@@ -79,15 +81,17 @@ def describe(client: MoodleClient, event: CompletionLike) -> Completion:
 
 
 def take_completions(engine: Engine, inbox: Inbox, client: MoodleClient, policy: Policy,
-                     rules: Rules, clock: Clock, limit: int = 100) -> IntakeReport:
-    """Claim up to ``limit`` new completions and open their sequences."""
+                     rules: Rules, clock: Clock, limit: int = 100, *,
+                     competencies: bool = True) -> IntakeReport:
+    """Claim up to ``limit`` new completions and open their sequences (``competencies``: as
+    :func:`describe`)."""
     factory = store.session_factory(engine)
     report = IntakeReport()
     with store.session_scope(factory) as session:
         events = inbox.claim_new_completions(session, limit)
     for event in events:
         try:
-            done = describe(client, event)
+            done = describe(client, event, competencies=competencies)
         except (LmsError, LookupError) as exc:
             log.warning("completion %s (learner %s, course %s) not scheduled: %s",
                         event.inbox_id, event.userid, event.courseid, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from connector.errors import FunctionNotInServiceError, LmsError, UnknownFunctionError
 from connector.moodle.client import MoodleClient
@@ -27,9 +28,19 @@ class StopCandidate:
     competency_id: int | None
 
 
+class StopRules(Protocol):
+    """What the dispatcher asks before sending: which sequences must stop, and why."""
+
+    def reasons(self, candidates: Iterable[StopCandidate]) -> dict[int, str]:
+        """Sequence id -> reason, for the ``candidates`` whose sequence must stop."""
+        ...
+
+
 @dataclass
 class LmsStopChecks:
-    """Looks the stop rules up in the LMS with ``client`` (the main token, not the coach)."""
+    """Looks the stop rules up in the LMS with ``client`` (the main token, not the coach;
+    on Totara the legacy web services, which have the same user and enrolment functions
+    but no competency plans: the wiring refuses ``check_proficiency`` there)."""
 
     client: MoodleClient
     check_enrolment: bool = True

@@ -1,6 +1,7 @@
 """``sidecar followups``: the follow-up practice queue, by hand.
 
-Exit codes: 0 done; 1 a failure (LMS, store, plans file, missing setting); 3 no such
+Exit codes: 0 done; 1 a failure (LMS, store, plans file, missing setting; for ``dispatch``
+and ``progress`` also a task the LMS refused or could not be asked about); 3 no such
 sequence, or it is not in a state that allows the change.
 """
 
@@ -18,8 +19,15 @@ from sqlalchemy import func, select
 import store
 from connector.errors import LmsError
 from sidecar.context import CliContext, pass_context
-from sidecar.followup_wiring import dispatcher_for, policy_for, rules_for
-from sidecar.wiring import build_client, open_store
+from sidecar.followup_wiring import (
+    dispatcher_for,
+    has_course_competencies,
+    lms_client,
+    policy_for,
+    progress_for,
+    rules_for,
+)
+from sidecar.wiring import open_store
 from store.models import FollowupAnswer, FollowupSequence, FollowupTask, SequenceState
 from webhooks.clock import ManualClock, SystemClock
 from webhooks.policy import FollowupError
@@ -204,6 +212,34 @@ def dispatch(ctx: CliContext, at: datetime | None, limit: int | None, as_json: b
 
 
 @followups.command()
+@click.option("--at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+              help="Record answers as if it were this time (UTC), for tests and the demo.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_context
+def progress(ctx: CliContext, at: datetime | None, as_json: bool) -> None:
+    """Record as "done" the sent tasks learners ticked in the LMS (Totara goal tasks; what
+    `sidecar serve` does every 15 minutes on Totara). Messages have no ticks: nothing to do."""
+    settings = ctx.settings()
+    engine = open_store(settings)
+    try:
+        result = progress_for(settings, engine, _clock(at))
+    except (FollowupError, LmsError) as exc:
+        _fail(ctx, str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    elif result.checked or result.channel != "messages":
+        ctx.out.print(f"Channel {result.channel}: {result.checked} sent task(s) asked about, "
+                      f"{result.done} marked done, {result.already} answered already, "
+                      f"{result.unknown} could not be asked.", highlight=False)
+    else:
+        ctx.out.print("Channel messages: learners answer through the link in the message; "
+                      "there is no progress to read.", highlight=False)
+    if result.unknown or result.errors:
+        raise click.exceptions.Exit(1)
+
+
+@followups.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_context
 def report(ctx: CliContext, as_json: bool) -> None:
@@ -240,8 +276,9 @@ def intake(ctx: CliContext, at: datetime | None) -> None:
     settings = ctx.settings()
     engine = open_store(settings)
     try:
-        result = take_completions(engine, inbox, build_client(settings.lms),  # type: ignore[arg-type]
-                                  policy_for(settings), rules_for(settings), _clock(at))
+        result = take_completions(engine, inbox, lms_client(settings),  # type: ignore[arg-type]
+                                  policy_for(settings), rules_for(settings), _clock(at),
+                                  competencies=has_course_competencies(settings))
     except (FollowupError, LmsError) as exc:
         _fail(ctx, str(exc))
         return

@@ -22,6 +22,7 @@ from webhooks.fsrs_adapter import Answer
 from webhooks.intake import describe
 from webhooks.learner import LearnerPages
 from webhooks.links import LinkSigner
+from webhooks.message_channel import MessageChannel
 from webhooks.policy import load_policy
 from webhooks.schedule import Rules, opt_out, record_answer, start_sequences
 from webhooks.stops import LmsStopChecks
@@ -83,9 +84,10 @@ class World:
             return start_sequences(session, self.policy, self.rules, done, self.clock.now())
 
     def dispatcher(self, stops: bool = False, **send: object) -> Dispatcher:
-        return Dispatcher(engine=self.engine, coach=self.client, coach_id=2, policy=self.policy,
-                          rules=self.rules, send=replace(self.send, **send), clock=self.clock,
-                          link_for=self.signer.url,
+        return Dispatcher(engine=self.engine,
+                          channel=MessageChannel(self.client, 2, self.signer.url, self.clock),
+                          policy=self.policy, rules=self.rules,
+                          send=replace(self.send, **send), clock=self.clock,
                           stops=LmsStopChecks(self.client, check_proficiency=False)
                           if stops else None)
 

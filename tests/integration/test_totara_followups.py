@@ -1,0 +1,244 @@
+"""Follow-ups and completions on a Totara site, against the sandbox playing Totara 19 (goal
+tasks on a practice goal, ticks fed to the schedule) and Totara 17 (coach messages through
+the legacy web services); reconciliation through the legacy completion web service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+import store
+from config import Settings
+from connector.sandbox import FaultConfig, SandboxServer, faults_of
+from connector.sandbox.totara.learner import goal_tasks_of, tick_goal_task
+from connector.sandbox.totara.site import TotaraSite
+from sidecar import followup_wiring
+from sidecar.completion_wiring import poll_completions
+from sidecar.followup_jobs import (
+    PROGRESS_KIND,
+    run_followup_dispatch,
+    run_followup_intake,
+    run_followup_progress,
+)
+from sidecar.followup_wiring import FollowupSetupError, dispatcher_for
+from store.models import FollowupAnswer, FollowupTask
+from tests.integration.test_followup_jobs import complete, messages_to, runs
+from tests.integration.test_reconcile import complete_a_learner
+from webhooks.clock import ManualClock
+from webhooks.dispatch import Dispatcher
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PLANS = ROOT / "examples" / "followups.yaml"
+SECRET = "followup-client-secret-0123456789"
+MONDAY_NOON = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", params=["19", "17"])
+def totara(request) -> Iterator[SandboxServer]:
+    with SandboxServer(totara=TotaraSite(release=request.param, client_secret=SECRET)) as server:
+        yield server
+
+
+@pytest.fixture
+def site(totara: SandboxServer) -> SandboxServer:
+    totara.reset()
+    faults_of(totara.app).configure(FaultConfig())
+    followup_wiring._offers.clear()  # each test probes its own site afresh
+    return totara
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = store.create_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def release(server: SandboxServer) -> str:
+    found: str = server.app.extensions["sandbox.totara"].release
+    return found
+
+
+def totara_settings(server: SandboxServer, engine: Engine, *, token: bool = True,
+                    lms: dict[str, object] | None = None, **followups: object) -> Settings:
+    values: dict[str, object] = {
+        "plans_file": PLANS, "coach": {"token": server.admin_token},
+        "link_secret": "link-secret-for-tests", "public_url": "http://sidecar.test",
+        "quiet_hours": None, "daily_cap": 5, "stop_when_proficient": False}
+    values.update(followups)
+    connection: dict[str, object] = {
+        "url": server.url, "kind": "totara", "client_id": "lms-sidecar", "client_secret": SECRET,
+        "retries": {"attempts": 2, "backoff": 0.01}, **(lms or {})}
+    if token:
+        connection["token"] = server.admin_token
+    return Settings(lms=connection, store={"url": str(engine.url)},  # type: ignore[arg-type]
+                    followups=values)  # type: ignore[arg-type]
+
+
+def tasks(engine: Engine) -> list[FollowupTask]:
+    with store.session_scope(store.session_factory(engine)) as session:
+        found = list(session.scalars(select(FollowupTask).order_by(FollowupTask.id)))
+        session.expunge_all()
+        return found
+
+
+def answers(engine: Engine) -> list[tuple[int, str]]:
+    with store.session_scope(store.session_factory(engine)) as session:
+        return [(a.task_id, a.answer) for a in session.scalars(select(FollowupAnswer))]
+
+
+def goal_tasks(server: SandboxServer, learner: int) -> list[dict]:
+    with server.state.transaction() as db:
+        return goal_tasks_of(db, learner)
+
+
+def test_practice_tasks_become_goal_tasks_on_one_practice_goal(site, engine) -> None:
+    """Totara 19: the first task makes the practice goal and a goal task linked to the course;
+    the next task lands on the same goal. Totara 17: a message from the coach, no goal."""
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    course, learner = complete(engine, site)
+    assert run_followup_intake(settings, engine, clock) == "succeeded"
+    clock.advance(timedelta(days=2))
+    assert run_followup_dispatch(settings, engine, clock) == "succeeded"
+    assert run_followup_dispatch(settings, engine, clock) == "idle"
+    first = tasks(engine)[0]
+    if release(site) == "17":
+        [message] = messages_to(site, learner)
+        assert f"Ref: {first.clientmsgid}" in message["fullmessagehtml"]
+        assert goal_tasks(site, learner) == []
+        return
+
+    [made] = goal_tasks(site, learner)
+    assert made["goal_id_number"] == f"lms-sidecar-practice-{learner}-course-{course}"
+    assert made["goal_name"].startswith("Practice: ")
+    assert (made["resource_id"], made["resource_type"]) == (course, "course")
+    assert "SBI feedback model" in made["description"]
+    assert "http://sidecar.test/practice/" in made["description"]
+    assert made["description"].endswith(f"Ref: {first.clientmsgid}")
+    assert (first.status, first.msgid) == ("sent", made["id"])
+    assert messages_to(site, learner) == []
+
+    clock.advance(timedelta(days=6))
+    assert run_followup_dispatch(settings, engine, clock) == "succeeded"
+    second = goal_tasks(site, learner)
+    assert len(second) == 2 and second[0]["goal_id"] == second[1]["goal_id"]
+
+
+def test_a_ticked_goal_task_is_recorded_as_done_exactly_once(site, engine) -> None:
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    _, learner = complete(engine, site, index=1)
+    run_followup_intake(settings, engine, clock)
+    clock.advance(timedelta(days=2))
+    run_followup_dispatch(settings, engine, clock)
+    first, planned = tasks(engine)
+    assert run_followup_progress(settings, engine, clock) == "idle"  # nothing ticked yet
+    if release(site) == "17":
+        assert answers(engine) == []  # messages: the learner answers through the link only
+        return
+
+    with site.state.transaction() as db:
+        tick_goal_task(db, learner, first.msgid)
+    clock.advance(timedelta(hours=3))
+    assert run_followup_progress(settings, engine, clock) == "succeeded"
+    assert run_followup_progress(settings, engine, clock) == "idle"
+
+    assert answers(engine) == [(first.id, "done")]
+    after = {t.id: t for t in tasks(engine)}
+    assert after[first.id].status == "answered"
+    assert after[planned.id].due_at > planned.due_at  # "done": the next one comes later
+    [run] = runs(engine, PROGRESS_KIND)
+    assert (run.status, run.summary["done"]) == ("succeeded", 1)
+
+
+class CrashAfterSend(Dispatcher):
+    """Totara made the goal task, then the process died before the commit."""
+
+    def _mark_sent(self, *args: object, **kwargs: object) -> None:
+        raise SystemExit("killed between send and commit")
+
+
+def test_a_crash_after_the_goal_task_was_made_never_duplicates_it(site, engine) -> None:
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    _, learner = complete(engine, site, index=2)
+    run_followup_intake(settings, engine, clock)
+    clock.advance(timedelta(days=2))
+    crashing = dispatcher_for(settings, engine, clock)
+    crashing.__class__ = CrashAfterSend
+    with pytest.raises(SystemExit):
+        crashing.run()
+    assert [t.status for t in tasks(engine)] == ["sending"]
+
+    clock.advance(timedelta(minutes=11))
+    report = dispatcher_for(settings, engine, clock).run()
+
+    assert (report.reconciled, report.sent) == (1, 0)
+    delivered = goal_tasks(site, learner) if release(site) == "19" else \
+        messages_to(site, learner)
+    assert len(delivered) == 1
+    assert tasks(engine)[0].msgid == delivered[0]["id"]
+
+
+def test_a_delivery_that_never_reached_totara_is_made_after_the_look_up(site,
+                                                                        engine) -> None:
+    """The write fails with HTTP 503: the task is looked up (not there), put back, and made
+    once on the next run: a goal task on 19, a legacy message on 17."""
+    goal_tasks_site = release(site) == "19"
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    _, learner = complete(engine, site, index=3)
+    run_followup_intake(settings, engine, clock)
+    clock.advance(timedelta(days=2))
+    dispatcher = dispatcher_for(settings, engine, clock)  # probes the site: before the fault
+    write = "perform_goal_create_goal_task" if goal_tasks_site else \
+        "core_message_send_instant_messages"
+    faults_of(site.app).configure(FaultConfig(error_rate=1.0, error_statuses=[503],
+                                              functions=[write]))
+    report = dispatcher.run()
+    assert (report.sent, report.resent_after_lookup) == (0, 1) and report.errors
+
+    def delivered() -> list[dict]:
+        return goal_tasks(site, learner) if goal_tasks_site else messages_to(site, learner)
+
+    assert delivered() == []
+    faults_of(site.app).configure(FaultConfig())
+    clock.advance(timedelta(minutes=6))
+    assert dispatcher_for(settings, engine, clock).run().sent == 1
+    assert len(delivered()) == 1
+
+
+def test_reconciliation_reads_totara_completions_through_the_legacy_service(site,
+                                                                            engine) -> None:
+    course, learner, _ = complete_a_learner(site)
+    with site.state.transaction() as db:
+        shortname = db.scalar("SELECT shortname FROM course WHERE id = ?", (course,))
+    plans = Path(str(engine.url.database)).parent / "plans.yaml"
+    plans.write_text(f"version: 1\nplans:\n  - id: p\n    title: P\n    courses: [{shortname}]\n"
+                     "    tasks: [\"Practise.\"]\n")
+    outcome = poll_completions(totara_settings(site, engine, plans_file=plans), engine)
+
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.courses.ids == [course]
+    assert (course, learner) in [(c, u) for c, u, _ in outcome.found.new]
+    assert "core_completion_get_course_completion_status" in outcome.calls
+
+
+def test_totara_settings_that_cannot_work_are_refused_by_name(site, engine) -> None:
+    no_token = totara_settings(site, engine, token=False)
+    outcome = poll_completions(no_token, engine)
+    assert outcome.status == "failed" and "SIDECAR_LMS__TOKEN" in (outcome.error or "")
+    with pytest.raises(FollowupSetupError, match="SIDECAR_LMS__TOKEN"):
+        dispatcher_for(no_token, engine, ManualClock(MONDAY_NOON))
+    proficient = totara_settings(site, engine, stop_when_proficient=True)
+    with pytest.raises(FollowupSetupError, match=r"followups\.stop_when_proficient"):
+        dispatcher_for(proficient, engine, ManualClock(MONDAY_NOON))
+    report = totara_settings(site, engine)
+    report = report.model_copy(update={"webhooks": report.webhooks.model_copy(
+        update={"report": report.webhooks.report.model_copy(update={"id": 4})})})
+    outcome = poll_completions(report, engine)
+    assert outcome.status == "failed" and "core_reportbuilder_retrieve_report" in \
+        (outcome.error or "")

@@ -1,7 +1,8 @@
 """What the LMS holds that the skills map needs: courses, frameworks, competencies, links.
 
 Read once per command, with concurrent calls (one per framework and one per course), and
-used to resolve a mapping file's names into Moodle ids before anything is written.
+used to resolve a mapping file's names into Moodle ids before anything is written. Course
+tags, which only suggestions use, are read on request (:mod:`skills_map.tags`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from connector.moodle.client import MoodleClient
 from skills_map.errors import MappingError, Problem
 from skills_map.mapping import Mapping, Outcome
 from skills_map.suggest import CompetencyDoc, CourseDoc
+from skills_map.tags import read_course_tags
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The site's courses and the competencies of its frameworks."""
+    """The site's courses and the competencies of its frameworks; ``tags`` by course id when
+    they were read, and ``notes`` saying what could not be read."""
 
     courses: tuple[m.Course, ...]
     frameworks: tuple[m.CompetencyFramework, ...]
     competencies: dict[str, tuple[m.Competency, ...]] = field(default_factory=dict)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def course(self, ref: str) -> m.Course | None:
         """A course by shortname, else by idnumber."""
@@ -61,15 +65,21 @@ def level_of(competency: m.Competency) -> int:
     return competency.path.strip("/").count("/") + 1
 
 
-def read_catalogue(client: MoodleClient, frameworks: Sequence[str] = ()) -> Catalogue:
-    """Every course, and the competencies of ``frameworks`` (all frameworks when empty)."""
+def read_catalogue(client: MoodleClient, frameworks: Sequence[str] = (), *,
+                   with_tags: bool = False) -> Catalogue:
+    """Every course, and the competencies of ``frameworks`` (all frameworks when empty);
+    with ``with_tags``, every course's tags too (or a note saying why there are none)."""
     courses = tuple(client.courses_by_field())
     found = [f for f in client.list_frameworks() if not frameworks or f.idnumber in frameworks]
     params = [ep.ListCompetencies(filters=[ep.Filter(column="competencyframeworkid",
                                                      value=f.id)]) for f in found]
     answers = client.map(ep.LIST_COMPETENCIES, params) if params else []
     competencies = {f.idnumber: tuple(rows) for f, rows in zip(found, answers, strict=True)}
-    return Catalogue(courses, tuple(found), competencies)
+    if not with_tags:
+        return Catalogue(courses, tuple(found), competencies)
+    tags = read_course_tags(client)
+    notes = (tags.unavailable,) if tags.unavailable else ()
+    return Catalogue(courses, tuple(found), competencies, tags.by_course, notes)
 
 
 def read_links(client: MoodleClient,

@@ -42,9 +42,13 @@ class SuggestOptions:
 
 @dataclass(frozen=True)
 class SuggestResult:
+    """What was proposed and accepted, by which method; ``notes`` say what the suggestions
+    had to do without (course tags a site does not give, for one)."""
+
     proposed: list[Suggestion]
     auto_accepted: list[Suggestion]
     method: str
+    notes: tuple[str, ...] = ()
 
 
 def suggest(client: MoodleClient, engine: Engine, site: str, mapping_file: Path | None,
@@ -55,7 +59,7 @@ def suggest(client: MoodleClient, engine: Engine, site: str, mapping_file: Path 
         MappingError: the mapping file has problems (fix it first: it decides what is new).
         LmsError: Moodle could not be read.
     """
-    catalogue = read_catalogue(client, frameworks)
+    catalogue = read_catalogue(client, frameworks, with_tags=True)
     links = read_links(client, [c.id for c in catalogue.courses])
     exclude: set[tuple[str, str, str]] = set()
     for course_id, rows in links.items():
@@ -92,7 +96,8 @@ def suggest(client: MoodleClient, engine: Engine, site: str, mapping_file: Path 
     if auto:
         _write_accepted(mapping_file, [NewLink(s.course, s.framework, s.competency,
                                                Outcome.EVIDENCE) for s in auto])
-    return SuggestResult([s for s in chosen if s not in auto], auto, ranking.method)
+    return SuggestResult([s for s in chosen if s not in auto], auto, ranking.method,
+                         catalogue.notes)
 
 
 def pending(engine: Engine, site: str) -> list[store.MapSuggestion]:

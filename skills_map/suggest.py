@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from skills_map.text import Analyzer, plain_text
+from skills_map.text import SEGMENT, Analyzer, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,12 @@ class CourseDoc:
     tags: tuple[str, ...] = ()
 
     def text(self) -> str:
-        # The name and tags say what the course is about more densely than the summary.
-        tags = " ".join(self.tags)
-        return f"{self.fullname}. {self.fullname}. {plain_text(self.summary)} {tags} {tags}"
+        # The name says what the course is about more densely than the summary: twice. Tags
+        # count once, like the summary: counted twice they pulled broad tags ("health and
+        # safety", "compliance") onto framework domains (docs/benchmarks.md). Each tag is its
+        # own segment, so two tags side by side never make a phrase.
+        tags = SEGMENT.join(self.tags)
+        return f"{self.fullname}. {self.fullname}. {plain_text(self.summary)}{SEGMENT}{tags}"
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,28 @@ def rank(courses: Sequence[CourseDoc], competencies: Sequence[CompetencyDoc], *,
             raise RuntimeError("method 'embeddings' needs the optional extra: "
                                "pip install 'lms-sidecar[embeddings]'")
     terms = vectorizer.get_feature_names_out()
+    comp_stems = [{stem for stem, _ in analyzer.words(k.text())} for k in competencies]
     by_course: dict[str, list[Suggestion]] = {}
     for i, course in enumerate(courses):
+        tag_stems = [(tag, {stem for stem, _ in analyzer.words(tag)}) for tag in course.tags]
         row = [_suggestion(course, comp, float(scores[i, j]),
-                           _evidence(course_vecs[i], comp_vecs[j], terms, analyzer,
-                                     evidence_terms))
+                           _with_tags(tag_stems, comp_stems[j], analyzer,
+                                      _evidence(course_vecs[i], comp_vecs[j], terms, analyzer,
+                                                evidence_terms)))
                for j, comp in enumerate(competencies) if scores[i, j] > 0]
         by_course[course.shortname] = sorted(row, key=lambda s: (-s.score, s.competency))
     return Ranking(by_course, used)
+
+
+def _with_tags(tag_stems: Sequence[tuple[str, set[str]]], comp_stems: set[str],
+               analyzer: Analyzer, words: tuple[str, ...]) -> tuple[str, ...]:
+    """``tag: NAME`` for each course tag whose every word the competency's text has, then
+    the matched words that those tags do not already show."""
+    matched = [(tag, stems) for tag, stems in tag_stems if stems and stems <= comp_stems]
+    covered = set().union(*(stems for _, stems in matched))
+    rest = tuple(w for w in words
+                 if not {stem for stem, _ in analyzer.words(w)} <= covered)
+    return tuple(f"tag: {tag}" for tag, _ in matched) + rest
 
 
 def _suggestion(course: CourseDoc, comp: CompetencyDoc, score: float,

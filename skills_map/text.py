@@ -24,6 +24,7 @@ _BLOCK_TAGS = re.compile(r"<(?:/?p|br|/?li|/?div|/?h[1-6])\b[^>]*>", re.IGNORECA
 _DOMAIN_STOP = frozenset({"course", "workshop", "introduction", "essentials", "basics",
                           "foundations", "use", "using", "make", "way", "ways", "help"})
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _DOMAIN_STOP
+SEGMENT = "\x1f"  # between texts that must not run into each other (tags)
 
 
 def plain_text(text: str) -> str:
@@ -62,15 +63,18 @@ class Analyzer:
         return list(zip(stems, kept, strict=True))
 
     def __call__(self, text: str) -> list[str]:
-        pairs = self.words(text)
-        terms = [stem for stem, _ in pairs]
-        for stem, word in pairs:
-            self._seen.setdefault(stem, Counter())[word] += 1
-        if self.bigrams:
-            for (s1, w1), (s2, w2) in pairwise(pairs):
-                term = f"{s1} {s2}"
-                terms.append(term)
-                self._seen.setdefault(term, Counter())[f"{w1} {w2}"] += 1
+        terms: list[str] = []
+        # Word pairs never span a SEGMENT mark: two tags side by side are not a phrase.
+        for segment in text.split(SEGMENT):
+            pairs = self.words(segment)
+            terms += [stem for stem, _ in pairs]
+            for stem, word in pairs:
+                self._seen.setdefault(stem, Counter())[word] += 1
+            if self.bigrams:
+                for (s1, w1), (s2, w2) in pairwise(pairs):
+                    term = f"{s1} {s2}"
+                    terms.append(term)
+                    self._seen.setdefault(term, Counter())[f"{w1} {w2}"] += 1
         return terms
 
     def surface(self, term: str) -> str:

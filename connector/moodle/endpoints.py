@@ -430,5 +430,43 @@ class RetrieveReport(Params):
 RETRIEVE_REPORT = Endpoint[m.Report](
     "core_reportbuilder_retrieve_report", RetrieveReport, m.Report)
 
+# Tags (tag/classes/external.php, Moodle 3.7+; course/externallib.php for the search).
+# No recorded exchanges: parameter names and answers are those of Moodle's definitions.
+
+
+class TagCloudParams(Params):
+    """``limit`` 0 reads every tag (Moodle passes it to the query as its row limit)."""
+
+    tagcollid: int = 0
+    limit: int = 0
+
+
+class TagIndexQuery(Params):
+    id: int | None = None
+    tag: str | None = None
+    tc: int | None = None
+    ta: int | None = None
+
+
+class TagIndexParams(Params):
+    tagindex: TagIndexQuery
+
+
+class SearchCourses(Params):
+    """``perpage`` 0 returns every match on one page."""
+
+    criterianame: Literal["search", "tagid"]
+    criteriavalue: str
+    page: int = 0
+    perpage: int = 0
+
+
+GET_TAG_AREAS = Endpoint[m.TagAreas]("core_tag_get_tag_areas", NoParams, m.TagAreas)
+GET_TAG_CLOUD = Endpoint[m.TagCloud]("core_tag_get_tag_cloud", TagCloudParams, m.TagCloud)
+GET_TAGINDEX_PER_AREA = Endpoint[list[m.TagIndex]](
+    "core_tag_get_tagindex_per_area", TagIndexParams, list[m.TagIndex])
+SEARCH_COURSES = Endpoint[m.SearchedCourses](
+    "core_course_search_courses", SearchCourses, m.SearchedCourses)
+
 ALL: tuple[Endpoint[Any], ...] = tuple(v for v in list(globals().values())
                                        if isinstance(v, Endpoint))

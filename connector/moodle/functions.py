@@ -67,6 +67,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _R("skills_map", "core_competency_add_competency_to_course", "link a course"),
     _R("skills_map", "core_competency_remove_competency_from_course", "unlink a course"),
     _R("skills_map", "core_competency_set_course_competency_ruleoutcome", "set rule outcomes"),
+    _R("skills_map", "core_tag_get_tag_areas", "find the course tag area (course tags in "
+       "`map suggest`)", optional=True),
+    _R("skills_map", "core_tag_get_tag_cloud", "list the tags in use", optional=True),
+    _R("skills_map", "core_tag_get_tagindex_per_area", "find which tags are on courses",
+       optional=True),
+    _R("skills_map", "core_course_search_courses", "find the courses with a tag",
+       optional=True),
     # goals
     _R("goals", "core_user_get_users_by_field", "find employees"),
     _R("goals", "core_competency_list_user_plans", "read an employee's plans"),

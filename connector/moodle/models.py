@@ -169,6 +169,58 @@ class Courses(MoodleModel):
     warnings: tuple[Warning, ...] = ()
 
 
+class SearchedCourses(MoodleModel):
+    """core_course_search_courses: ``total``, the courses (public fields only), warnings
+    (course/externallib.php ``search_courses_returns``; no recording)."""
+
+    total: int = 0
+    courses: tuple[Course, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+class TagArea(MoodleModel):
+    """One tag area of core_tag_get_tag_areas (tag_area_exporter): where tags can be put,
+    e.g. component ``core``, itemtype ``course``, and the collection it belongs to."""
+
+    id: int
+    component: str
+    itemtype: str
+    enabled: bool = True
+    tagcollid: int = 0
+
+
+class TagAreas(MoodleModel):
+    areas: tuple[TagArea, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+
+class CloudTag(MoodleModel):
+    """A tag of core_tag_get_tag_cloud: its display name and instance count (no id)."""
+
+    name: str
+    viewurl: str = ""
+    count: int = 0
+
+
+class TagCloud(MoodleModel):
+    """core_tag_get_tag_cloud: ``tagscount`` returned of ``totalcount`` tags."""
+
+    tags: tuple[CloudTag, ...] = ()
+    tagscount: int = 0
+    totalcount: int = 0
+
+
+class TagIndex(MoodleModel):
+    """One area's entry of core_tag_get_tagindex_per_area; only areas with tagged items
+    are listed. ``content`` is rendered HTML and is not read."""
+
+    tagid: int
+    ta: int
+    component: str = ""
+    itemtype: str = ""
+    hascontent: int = 0
+
+
 class User(MoodleModel):
     """A user as core_user_get_users_by_field returns it (contract 04, 05, 150)."""
 

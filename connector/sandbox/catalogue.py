@@ -83,6 +83,48 @@ COURSES: list[tuple[int, str, str, str]] = [
      "Agree goals with your manager and plan the learning that gets you there."),
 ]
 
+# Course tags as a site's admins put them on the course settings page (shortname -> tags);
+# some courses carry none, and a few tags ("mandatory", "onboarding") say little about skills.
+COURSE_TAGS: dict[str, tuple[str, ...]] = {
+    "LEAD-101": ("new managers", "delegation", "team leadership"),
+    "LEAD-150": ("coaching", "GROW model", "management"),
+    "LEAD-201": ("change management", "resilience"),
+    "LEAD-220": ("delegation", "management"),
+    "LEAD-240": ("one-to-ones", "coaching", "management"),
+    "LEAD-260": ("OKRs", "goal setting", "performance"),
+    "LEAD-301": ("strategy", "senior leaders"),
+    "LEAD-320": ("inclusion", "unconscious bias"),
+    "COMM-101": ("feedback", "SBI model"),
+    "COMM-120": ("difficult conversations", "emotional intelligence"),
+    "COMM-140": ("presentation skills", "public speaking"),
+    "COMM-160": ("business writing",),
+    "COMM-180": ("meetings", "facilitation"),
+    "COMM-200": ("negotiation", "influencing"),
+    "COMM-220": ("listening", "communication"),
+    "COMM-240": ("conflict resolution", "teamwork"),
+    "DATA-101": ("data literacy", "statistics"),
+    "DATA-120": ("Excel", "spreadsheets", "analysis"),
+    "DATA-140": ("data visualisation", "storytelling"),
+    "DATA-160": ("SQL", "databases"),
+    "DATA-180": ("dashboards", "reporting", "data visualisation"),
+    "DATA-200": ("GDPR", "data protection", "compliance"),
+    "DATA-220": ("AI", "prompting"),
+    "DATA-240": ("cyber security", "phishing", "compliance"),
+    "SAFE-101": ("health and safety", "risk assessment", "mandatory"),
+    "SAFE-120": ("fire safety", "mandatory"),
+    "SAFE-140": ("manual handling", "health and safety"),
+    "SAFE-160": ("first aid",),
+    "SAFE-180": ("ergonomics", "DSE", "hybrid working"),
+    "COMP-101": ("anti-bribery", "ethics", "compliance", "mandatory"),
+    "COMP-120": ("diversity", "inclusion", "mandatory"),
+    "COMP-140": ("information security", "data protection", "compliance"),
+    "ONB-101": ("onboarding", "company values"),
+    "ONB-110": ("onboarding", "IT systems"),
+    "ONB-130": ("onboarding", "goal setting"),
+}
+# Interests a few users put on their profiles (the user area shares the default collection).
+USER_INTERESTS = ("hiking", "photography", "coaching")
+
 FIRST_NAMES = [
     "Olivia", "Liam", "Amelia", "Noah", "Isla", "Oliver", "Ava", "George", "Mia", "Arthur",
     "Sophia", "Leo", "Grace", "Oscar", "Freya", "Harry", "Lily", "Jack", "Ella", "Charlie",

@@ -11,10 +11,19 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from connector.sandbox.catalogue import CATEGORIES, COURSES, DEPARTMENTS, FIRST_NAMES, LAST_NAMES
+from connector.sandbox.catalogue import (
+    CATEGORIES,
+    COURSE_TAGS,
+    COURSES,
+    DEPARTMENTS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    USER_INTERESTS,
+)
 from connector.sandbox.functions import FUNCTIONS
 from connector.sandbox.functions.courses import insert_course
 from connector.sandbox.functions.reportbuilder import create_completion_report
+from connector.sandbox.functions.tags import create_tag_tables, tag_item
 from connector.sandbox.passwords import hash_password
 from connector.sandbox.schema import CONTEXT_SYSTEM, SCHEMA
 from connector.sandbox.state import Db
@@ -45,6 +54,7 @@ ROLES = [
 def create_blank_site(db: Db, now: int, admin_password: str) -> None:
     """Tables and the records a fresh Moodle 4.5 site has."""
     db.conn.executescript(SCHEMA)
+    create_tag_tables(db)
     db.insert("config", name="sitename", value=SITENAME)
     db.insert("context", id=1, contextlevel=CONTEXT_SYSTEM, instanceid=0)
     db.insert("user", id=1, username="guest", password=hash_password("", "guest"),
@@ -92,7 +102,12 @@ def populate(db: Db, now: int) -> None:
         if index % 6 != 5:
             db.insert("course_completion_criteria", course=courseid, criteriatype=1)
         courses.append(courseid)
+        for tag in COURSE_TAGS.get(shortname, ()):
+            tag_item(db, today, tag, itemtype="course", itemid=courseid,
+                     contextid=db.course_context(courseid))
     users = _people(db, rng, today)
+    for (userid, _), tag in zip(users, USER_INTERESTS, strict=False):
+        tag_item(db, today, tag, itemtype="user", itemid=userid, contextid=db.user_context(userid))
     _managers(db, rng, users, now)
     _enrol(db, rng, users, courses, today)
     create_completion_report(db, today - 60 * DAY, "Course completions", None)

@@ -157,9 +157,10 @@ def _print_applied(ctx: CliContext, applied: Applied, as_json: bool) -> None:
 def map_suggest(ctx: CliContext, mapping: Path | None, frameworks: tuple[str, ...],
                 top_k: int | None, threshold: float | None, as_json: bool) -> None:
     """Propose links from every course's name, summary and tags to every competency's name
-    and description, with a score and the words that matched. Pairs already linked, already
-    in the mapping file or rejected before are not proposed. Nothing is sent to the LMS:
-    review them with `sidecar map review`.
+    and description, with a score and the words and tags that matched. Pairs already
+    linked, already in the mapping file or rejected before are not proposed. Nothing is sent
+    to the LMS: review them with `sidecar map review`. Without the tag functions in the
+    token's service (see `sidecar check`), suggestions use names and summaries and say so.
 
     Exit codes: 0 done (even with no suggestions); 1 error.
     """
@@ -174,10 +175,13 @@ def map_suggest(ctx: CliContext, mapping: Path | None, frameworks: tuple[str, ..
     rows = [{"id": ids[s.key], "course": s.course, "framework": s.framework,
              "competency": s.competency, "name": s.competency_name, "score": s.score,
              "evidence": list(s.evidence)} for s in result.proposed]
+    for note in result.notes:
+        ctx.err.print(f"[yellow]![/] {note}; suggestions use names and summaries only",
+                      highlight=False)
     if as_json:
         click.echo(json.dumps({"method": result.method, "suggestions": rows,
-                               "auto_accepted": [list(s.key) for s in result.auto_accepted]},
-                              indent=2))
+                               "auto_accepted": [list(s.key) for s in result.auto_accepted],
+                               "notes": list(result.notes)}, indent=2))
         return
     table = Table(title=f"Suggestions ({result.method})", title_justify="left")
     for column in ("id", "course", "competency", "score", "evidence"):

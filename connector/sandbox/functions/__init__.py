@@ -9,6 +9,7 @@ from connector.sandbox.functions import (
     completion,
     coursecomp,
     courses,
+    coursesearch,
     enrol,
     frameworks,
     messages,
@@ -16,6 +17,7 @@ from connector.sandbox.functions import (
     related,
     reportbuilder,
     roles,
+    tags,
     users,
     webservice,
 )
@@ -24,7 +26,7 @@ from connector.sandbox.registry import Area, WsFunction
 AREAS: list[Area] = [
     webservice.area, users.area, courses.area, enrol.area, completion.area, frameworks.area,
     competencies.area, related.area, coursecomp.area, plans.area, cohorts.area, calendar.area,
-    messages.area, roles.area, reportbuilder.area,
+    messages.area, roles.area, reportbuilder.area, tags.area, coursesearch.area,
 ]
 FUNCTIONS: dict[str, WsFunction] = {
     name: function for area in AREAS for name, function in area.functions.items()

@@ -40,6 +40,7 @@ from connector.moodle.client import MoodleClient
 from connector.sandbox import FaultConfig
 from sidecar.wiring import build_client
 from sync.goals import GoalOptions, GoalSync
+from sync.goals.moodle import moodle_goal_sync
 from sync.goals.planner import ROLE_BATCH
 
 LATENCY_MS = 20.0
@@ -153,13 +154,13 @@ def _export(path: Path, goals: int, leaves: list[str], changed: int = 0) -> None
 
 
 def _sync(job: GoalSync) -> Measured:
-    calls, started = job.client.stats.calls, time.perf_counter()
+    calls, started = job.stats.calls, time.perf_counter()
     applied = job.apply(trigger="cli")
     if not applied.result.ok:
         first = applied.result.failed[0]
         raise RuntimeError(f"{len(applied.result.failed)} step(s) failed, first: "
                            f"{first.op.op_id}: {first.detail}")
-    return Measured(job.client.stats.calls - calls, time.perf_counter() - started,
+    return Measured(job.stats.calls - calls, time.perf_counter() - started,
                     len(applied.plan.changes))
 
 
@@ -176,16 +177,16 @@ def _figures(report: Report, goals: int, tmp: Path) -> None:
         _export(export, goals, leaves)
         engine = store.create_engine(f"sqlite:///{tmp / 'goals.sqlite'}")
         store.migrate(engine)
-        job = GoalSync(client, engine, sandbox.url, (export,),
-                       options=GoalOptions(manager_role=ROLE_ID), employee_key="email",
-                       manager_key="email")
+        job = moodle_goal_sync(client, engine, sandbox.url, (export,),
+                               options=GoalOptions(manager_role=ROLE_ID), employee_key="email",
+                               manager_key="email")
         _faults(sandbox, LATENCY_MS)
         try:
             first = _sync(job)
             noop = _sync(job)
             _export(export, goals, leaves, CHANGES)
             edits = _sync(job)
-            left = job.plan()[0]
+            left = job.plan()
         finally:
             engine.dispose()
     lookups = math.ceil(employees / 990) + math.ceil(managers / 990) + 2  # users; frameworks

@@ -44,7 +44,7 @@ def build_totara_client(lms: LmsSettings, *,
         retry=_retry(lms), verify=_verify(lms),
         rate_limiter=RateLimiter(lms.rate_limit) if lms.rate_limit else None,
         stats=CallStats(observer=observe_call), pool_size=lms.concurrency, session=session)
-    return TotaraClient(transport)
+    return TotaraClient(transport, concurrency=lms.concurrency)
 
 
 def build_legacy_client(lms: LmsSettings, *,

@@ -18,14 +18,16 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
+from typing_extensions import TypeVar as TypeVarWithDefault
 
 import store
 from connector import errors as e
 from connector.moodle import endpoints as ep
 from connector.moodle.client import MoodleClient
+from connector.pacing import CallStats
 from sync.actual import ActualFramework
 from sync.plan import (
     CreateCompetency,
@@ -46,6 +48,21 @@ RUN_KIND = "frameworks"
 RELATED_KIND = "related_competencies"  # lms_objects rows: relations lms-sidecar made
 Progress = Callable[[Op, str], None]
 C = TypeVar("C")
+
+
+class LmsClient(Protocol):
+    """What the staged applier needs of any LMS's client: its call count and how many calls
+    may run at once (the Moodle and the Totara client both offer them)."""
+
+    @property
+    def stats(self) -> CallStats: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+
+#: The client the handlers call; Moodle's unless an applier names another.
+L = TypeVarWithDefault("L", bound=LmsClient, default=MoodleClient)
 
 
 @dataclass(frozen=True)
@@ -119,7 +136,7 @@ class _Ids:
         return 0 if idnumber is None else self.competencies[(framework, idnumber)]
 
 
-class StagedApplier(Generic[C]):
+class StagedApplier(Generic[C, L]):
     """Carries out any plan stage by stage in parallel lanes, journaling every step.
 
     A subclass names its run kind, maps each op type to a handler ``(self, op, context)``,
@@ -129,7 +146,7 @@ class StagedApplier(Generic[C]):
     run_kind: ClassVar[str] = RUN_KIND
     handlers: ClassVar[Mapping[type[Op], Callable[[Any, Any, Any], StepOutcome]]] = {}
 
-    def __init__(self, client: MoodleClient, sessions: sessionmaker[Session], site: str,
+    def __init__(self, client: L, sessions: sessionmaker[Session], site: str,
                  *, progress: Progress | None = None) -> None:
         self.client = client
         self.sessions = sessions

@@ -33,8 +33,10 @@ MAX_PAGES = 10_000
 class TotaraClient:
     """Runs lms-sidecar's GraphQL operations on one Totara site."""
 
-    def __init__(self, transport: TotaraTransport) -> None:
+    def __init__(self, transport: TotaraTransport, *, concurrency: int = 4) -> None:
         self.transport = transport
+        #: How many calls a caller may run at once (the transport's pool is sized for it).
+        self.concurrency = max(1, concurrency)
 
     def __repr__(self) -> str:
         return f"TotaraClient({self.transport!r})"

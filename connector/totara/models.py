@@ -77,6 +77,8 @@ class Goal(Model):
     target_date: str | None = None
     target_value: float | None = None
     current_value: float | None = None
+    #: Assumed a plain enum string (``not_started``, ``in_progress``, ``completed``).
+    status: str | None = None
 
 
 class GoalTask(Model):

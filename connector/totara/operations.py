@@ -68,7 +68,8 @@ class Operation(Generic[R]):
 
 
 _USER = "id username idnumber email"
-_GOAL = ("id id_number name description start_date target_date target_value current_value")
+_GOAL = ("id id_number name description start_date target_date target_value current_value "
+         "status")
 _TASK = "id goal_id description completed"
 
 STATUS: Operation[m.Status] = Operation(

@@ -9,17 +9,15 @@ from connector.errors import LmsError
 from sidecar.admin.panels import register_link
 from sidecar.admin.views import blueprint
 from sidecar.app import services
-from sidecar.commands.goals import build_goal_sync
-from sidecar.wiring import build_client
+from sidecar.goals_wiring import build_goal_sync
 from sync.errors import SyncError
-from sync.goals.report import GoalReport, goals_report
+from sync.goals.report import GoalReport
 
 
 def _report() -> GoalReport | None:
     svc = services()
-    job = build_goal_sync(svc.settings, build_client(svc.settings.lms), svc.engine)
     try:
-        return goals_report(job)
+        return build_goal_sync(svc.settings, svc.engine).report()
     except (SyncError, LmsError) as exc:
         flash(f"The goals report could not be made: {exc}", "error")
         return None

@@ -1,4 +1,5 @@
-"""``sidecar goals plan|apply|report``: performance goals from HR as Moodle learning plans."""
+"""``sidecar goals plan|apply|report``: performance goals from HR into the LMS (Moodle
+learning plans, or Totara perform goals; the wiring picks one from ``lms.kind``)."""
 
 from __future__ import annotations
 
@@ -8,59 +9,41 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine
 
 import store
-from config import Settings
 from connector.errors import LmsError
-from connector.moodle.client import MoodleClient
 from sidecar.commands.plans import calls, progress, show_plan
 from sidecar.context import NOT_READY, OK, CliContext, pass_context
-from sidecar.wiring import build_client, open_store
+from sidecar.goals_wiring import build_goal_sync
+from sidecar.wiring import open_store
 from sync.errors import SyncError
-from sync.goals import GoalOptions, GoalSync
-from sync.goals.render import render, summary
-from sync.goals.report import goals_report
+from sync.goals import GoalSync
 from sync.plan import Plan
 
 files_argument = click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 force_option = click.option(
     "--force", is_flag=True,
-    help="Overwrite plans changed by hand in Moodle (drift) with what the export says, and "
-         "create again plans deleted in Moodle.")
-
-
-def build_goal_sync(settings: Settings, client: MoodleClient, engine: Engine,
-                    files: tuple[Path, ...] = (), *, force: bool = False) -> GoalSync:
-    """The goals sync for this site: exports from the command line, else the config."""
-    section = settings.goals
-    return GoalSync(
-        client=client, engine=engine, site=settings.lms.url,
-        files=files or tuple(section.files),
-        options=GoalOptions(on_withdrawn=section.on_withdrawn, plan_status=section.plan_status,
-                            manager_role=section.manager_role, force=force),
-        employee_key=section.employee_key, manager_key=section.manager_key,
-        frameworks=tuple(section.frameworks), timezone=section.timezone)
+    help="Overwrite goals changed by hand in the LMS (drift) with what the export says, and "
+         "create again goals deleted there.")
 
 
 @contextmanager
 def _job(ctx: CliContext, files: tuple[Path, ...], force: bool) -> Iterator[GoalSync]:
     """The goals job, with export, LMS and store errors turned into a message and exit 1."""
     settings = ctx.settings()
-    client = build_client(settings.lms)
     try:
-        yield build_goal_sync(settings, client, open_store(settings), files, force=force)
+        yield build_goal_sync(settings, open_store(settings), files, force=force)
     except (SyncError, LmsError, store.StoreError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
 
 
-
-
 @click.group("goals")
 def goals_group() -> None:
-    """Performance goals from HR (CSV or JSON exports) as Moodle learning plans: a plan per
-    goal holding its competencies, the manager given a role to see it, progress reported back.
+    """Performance goals from HR (CSV or JSON exports) into the LMS, progress reported back.
+
+    Moodle: a learning plan per goal holding its competencies, the manager given a role to see
+    it. Totara (18+): a perform goal of the employee, found again by its id_number.
     """
 
 
@@ -73,9 +56,10 @@ def goals_group() -> None:
 @pass_context
 def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: Path | None,
                  force: bool) -> None:
-    """Show what `goals apply` would change: plans to create or update (before and after),
-    competencies to add or remove, plans to complete, reopen or delete, manager roles, and
-    plans changed by hand in Moodle (drift).
+    """Show what `goals apply` would change: on Moodle, plans to create or update (before and
+    after), competencies to add or remove, plans to complete, reopen or delete, manager roles;
+    on Totara, perform goals to create, update or delete; on both, what was changed by hand
+    in the LMS (drift).
 
     FILES are goal exports (default: goals.files in the config). Every problem of an export
     (bad dates, duplicate goal ids, unknown employees, managers or competencies) is listed
@@ -84,8 +68,8 @@ def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: P
     Exit codes: 0 nothing to do; 2 changes pending; 1 error (the message says what).
     """
     with _job(ctx, files, force) as job:
-        the_plan, _ = job.plan()
-    show_plan(ctx, the_plan, job.client, as_json=as_json, out=out, render=render,
+        the_plan = job.plan()
+    show_plan(ctx, the_plan, job, as_json=as_json, out=out, render=job.target.render,
               apply_command="sidecar goals apply")
 
 
@@ -99,8 +83,8 @@ def plan_command(ctx: CliContext, files: tuple[Path, ...], as_json: bool, out: P
 @pass_context
 def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ...],
                   as_json: bool, force: bool) -> None:
-    """Make Moodle carry the goals of the export, or carry out a plan saved with
-    `goals plan --out FILE` (refused if Moodle or the export changed since). Safe to run
+    """Make the LMS carry the goals of the export, or carry out a plan saved with
+    `goals plan --out FILE` (refused if the LMS or the export changed since). Safe to run
     again: nothing is written twice; an interrupted run is picked up where it stopped.
 
     Exit codes: 0 done; 1 a step or the run failed (the message says what).
@@ -117,7 +101,7 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
     if as_json:
         click.echo(json.dumps({
             "run_id": result.run_id, "ok": result.ok, "seconds": round(result.seconds, 3),
-            "api_calls": job.client.stats.calls, "changes": len(applied.plan.changes),
+            "api_calls": job.stats.calls, "changes": len(applied.plan.changes),
             "steps": [{"op": o.op.op_id, "status": o.status, "detail": o.detail,
                        "lms_id": o.lms_id} for o in result.outcomes]}, indent=2))
     else:
@@ -125,18 +109,17 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
             ctx.out.print(f"Run {run_id} had been interrupted; it is closed and its work "
                           "picked up.", highlight=False)
         if applied.plan.is_empty:
-            ctx.out.print("No changes: Moodle matches the goal export.", style="green")
+            ctx.out.print(f"No changes: {job.lms} matches the goal export.", style="green")
         for outcome in result.outcomes:
             if outcome.status != "done":
                 ctx.out.print(f"[red]{outcome.status}[/] {outcome.op.op_id}: {outcome.detail}",
                               highlight=False)
         if applied.plan.changes:
-            ctx.out.print(summary(applied.plan), highlight=False)
+            ctx.out.print(job.target.summary(applied.plan), highlight=False)
         ctx.out.print(f"Run {result.run_id}: {result.count('done')} done, "
                       f"{result.count('failed')} failed in {result.seconds:.1f} s; "
-                      f"{calls(job.client)}.", highlight=False)
+                      f"{calls(job)}.", highlight=False)
     raise click.exceptions.Exit(OK if result.ok else NOT_READY)
-
 
 
 
@@ -149,19 +132,20 @@ def apply_command(ctx: CliContext, plan_file: Path | None, files: tuple[Path, ..
 @pass_context
 def report_command(ctx: CliContext, files: tuple[Path, ...], fmt: str,
                    out: Path | None) -> None:
-    """Progress on each goal of the export, for HR to import: each competency's rating and
-    proficiency in the goal's plan, the courses linked to it and the employee's completion
-    of them, and the follow-up practice done. The number of API calls goes to stderr.
+    """Progress on each goal of the export, for HR to import. Moodle: each competency's rating
+    and proficiency in the goal's plan, the courses linked to it and the employee's completion
+    of them, and the follow-up practice done. Totara: the perform goal's status and the
+    employee's progress (current/target value). The number of API calls goes to stderr.
 
     Exit codes: 0 written; 1 error (the message says what).
     """
     with _job(ctx, files, False) as job:
-        report = goals_report(job)
+        report = job.report()
     text = report.to_csv() if fmt == "csv" else report.to_json()
     if out:
         out.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-    ctx.err.print(f"{len(report.goals)} goals with a plan; {report.api_calls} API calls"
+    ctx.err.print(f"{len(report.goals)} goals in {job.lms}; {report.api_calls} API calls"
                   + (" (courses from the skills map's links in the store)"
                      if report.course_source == "store" else ""), highlight=False)

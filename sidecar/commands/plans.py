@@ -6,18 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 import click
 from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from connector.moodle.client import MoodleClient
+from connector.pacing import CallStats
 from sidecar.context import CHANGES_PENDING, OK, CliContext
 from sync.plan import Op, Plan
 
 
-def show_plan(ctx: CliContext, the_plan: Plan, client: MoodleClient, *, as_json: bool,
+class Counted(Protocol):
+    """Anything that counts its API calls: a client, or a job over one."""
+
+    @property
+    def stats(self) -> CallStats: ...
+
+
+def show_plan(ctx: CliContext, the_plan: Plan, client: Counted, *, as_json: bool,
               out: Path | None, render: Callable[[Plan], RenderableType],
               apply_command: str) -> NoReturn:
     """Print a plan (text or JSON), save it when asked, and exit like Terraform's
@@ -35,7 +42,7 @@ def show_plan(ctx: CliContext, the_plan: Plan, client: MoodleClient, *, as_json:
     raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
 
 
-def calls(client: MoodleClient) -> str:
+def calls(client: Counted) -> str:
     """'84 API calls (create_competency 79, ...)': the busiest functions first."""
     rows = client.stats.by_function()
     detail = ", ".join(f"{r.function.removeprefix('core_competency_')} {r.calls}"

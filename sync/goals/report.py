@@ -16,17 +16,23 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 import store
 from connector import errors as e
+from connector.moodle import endpoints as ep
 from connector.moodle import models as m
+from connector.moodle.client import MoodleClient
 from store.models import FollowupAnswer, FollowupSequence
 from sync.goals.actual import find_users, gather
-from sync.goals.job import GoalSync
 from sync.goals.model import Goal
 from sync.goals.ops import PLAN_KIND, plan_key
+
+if TYPE_CHECKING:
+    from sync.goals.job import GoalSync
 
 SKILLS_MAP_LINK_KIND = "course_competency"  # the skills map's rows: "<course id>/<comp id>"
 PLAN_STATUS = {0: "draft", 1: "active", 2: "complete", 3: "waiting for review",
@@ -60,6 +66,8 @@ class GoalProgress:
     plan_id: int | None
     plan_status: str
     competencies: tuple[CompetencyProgress, ...] = ()
+    #: The employee's own progress where the LMS keeps one (Totara: current of target value).
+    progress: str = ""
 
 
 @dataclass
@@ -79,28 +87,43 @@ class GoalReport:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["goal_id", "employee", "title", "goal_status", "plan_id",
                          "plan_status", "competency", "competency_name", "rating", "proficient",
-                         "courses", "courses_completed", "practice_done"])
+                         "courses", "courses_completed", "practice_done", "progress"])
         for goal in self.goals:
             head = [goal.goal_id, goal.employee, goal.title, goal.goal_status,
                     goal.plan_id or "", goal.plan_status]
             for c in goal.competencies or (None,):
                 if c is None:
-                    writer.writerow([*head, "", "", "", "", "", "", ""])
+                    writer.writerow([*head, "", "", "", "", "", "", "", goal.progress])
                     continue
                 done = sum(1 for course in c.courses if course.completion == "completed")
                 writer.writerow([*head, c.idnumber, c.name, c.rating,
                                  "" if c.proficient is None else ("yes" if c.proficient
                                                                   else "no"),
                                  ";".join(course.shortname for course in c.courses),
-                                 f"{done}/{len(c.courses)}", c.practice_done])
+                                 f"{done}/{len(c.courses)}", c.practice_done, goal.progress])
         return out.getvalue()
 
 
 def goals_report(job: GoalSync) -> GoalReport:
-    """Progress of every goal of the export that has a plan lms-sidecar remembers."""
+    """Progress of every goal of the job's exports that lms-sidecar put into the LMS."""
+    return job.report()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the Moodle report reads from: the client, the store, the site."""
+
+    client: MoodleClient
+    sessions: sessionmaker[Session]
+    site: str
+
+
+def moodle_report(client: MoodleClient, sessions: sessionmaker[Session], site: str,
+                  employee_key: ep.UserField, goals: Sequence[Goal]) -> GoalReport:
+    """Progress of every goal of ``goals`` that has a plan lms-sidecar remembers."""
+    job = _Source(client, sessions, site)
     calls = job.client.stats.calls
-    goals = job.goals()
-    users = find_users(job.client, job.employee_key, [g.employee for g in goals])
+    users = find_users(job.client, employee_key, [g.employee for g in goals])
     with store.session_scope(job.sessions) as session:
         stored = store.objects_by_external_id(session, job.site, PLAN_KIND)
     planned = [(g, users[g.employee], stored[plan_key(g.goal_id, users[g.employee].id)].lms_id)
@@ -159,7 +182,7 @@ def _completion(answer: m.CourseCompletion | e.LmsError | None) -> str:
         str(code), "unknown" if answer is None else f"unreadable ({code or answer})")
 
 
-def _courses(job: GoalSync, ids: Sequence[int]) -> tuple[dict[int, list[m.CourseSummary]], str]:
+def _courses(job: _Source, ids: Sequence[int]) -> tuple[dict[int, list[m.CourseSummary]], str]:
     """Courses per competency from Moodle, or the skills map's links when the function is not
     in the token's service."""
     answers = gather(job.client, job.client.courses_using_competency, list(ids))
@@ -176,7 +199,7 @@ def _courses(job: GoalSync, ids: Sequence[int]) -> tuple[dict[int, list[m.Course
     return found, "store"
 
 
-def _practice(job: GoalSync, learners: Sequence[int]) -> dict[tuple[int, int], int]:
+def _practice(job: _Source, learners: Sequence[int]) -> dict[tuple[int, int], int]:
     """Follow-up practice tasks answered done (or done but hard), per learner and
     competency id."""
     if not learners:

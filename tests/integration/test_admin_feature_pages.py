@@ -6,7 +6,8 @@ import pytest
 
 from config import Settings
 from sidecar.app import create_app
-from sync.goals.job import GoalOptions, GoalSync
+from sync.goals import GoalOptions
+from sync.goals.moodle import moodle_goal_sync
 from sync.job import FrameworkSync
 from tests.conftest import REPO
 
@@ -29,8 +30,8 @@ def test_the_goals_page_shows_each_goal_with_its_competencies_and_offers_the_csv
         sandbox, client, engine):
     assert FrameworkSync(client, engine, sandbox.url,
                          (REPO / "examples/frameworks",)).apply().result.ok
-    assert GoalSync(client, engine, sandbox.url, (EXPORT,),
-                    options=GoalOptions(manager_role=9)).apply().result.ok
+    assert moodle_goal_sync(client, engine, sandbox.url, (EXPORT,),
+                            options=GoalOptions(manager_role=9)).apply().result.ok
     settings = Settings(lms={"url": sandbox.url, "token": sandbox.admin_token},
                         goals={"files": [str(EXPORT)], "manager_role": 9},
                         admin={"password": PASSWORD, "session_key": "k" * 40,

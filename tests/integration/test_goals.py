@@ -17,6 +17,7 @@ from connector.moodle import endpoints as ep_params
 from sidecar.cli import cli
 from sidecar.wiring import build_client
 from sync.goals import GoalOptions, GoalSync
+from sync.goals.moodle import moodle_goal_sync
 from sync.goals.ops import PlanDrift, ReopenPlan, SetManagerRoles, UpdatePlan
 from sync.goals.report import goals_report
 from sync.job import FrameworkSync
@@ -61,8 +62,8 @@ def synced(client, engine, sandbox):
 
 
 def job(client, engine, site, files, **options) -> GoalSync:
-    return GoalSync(client, engine, site, tuple(files),
-                    options=GoalOptions(manager_role=9, **options))
+    return moodle_goal_sync(client, engine, site, files,
+                            options=GoalOptions(manager_role=9, **options))
 
 
 def user_id(client, email: str) -> int:
@@ -71,11 +72,11 @@ def user_id(client, email: str) -> int:
 
 def test_example_export_applies_and_replans_to_zero(client, engine, synced):
     sync = job(client, engine, synced.url, [EXAMPLE])
-    plan, _ = sync.plan()
+    plan = sync.plan()
     assert plan.count()["create_plan"] == 7  # the withdrawn goal gets no plan
     applied = sync.apply()
     assert applied.result.ok, applied.result.failed
-    again, _ = sync.plan()
+    again = sync.plan()
     assert again.is_empty, [op.op_id for op in again.changes]
     oscar = client.user_plans(user_id(client, "oscar.costa@northwind.example"))
     [done] = [p for p in oscar if p.name == "Complete the safety refresher"]
@@ -90,7 +91,7 @@ def test_goal_changes_update_the_plan_and_done_completes_it(client, engine, sync
               if p.name == "Run the weekly meeting"]
     write(export, row(title="Run the team meeting", competencies="WS-COMM-MEETINGS;LF-DELEGATE",
                       due="2027-09-30"))
-    changed, _ = sync.plan()
+    changed = sync.plan()
     kinds = [op.kind for op in changed.changes]
     assert kinds == ["update_plan", "add_plan_competency", "remove_plan_competency"]
     update = next(op for op in changed.changes if isinstance(op, UpdatePlan))
@@ -101,10 +102,10 @@ def test_goal_changes_update_the_plan_and_done_completes_it(client, engine, sync
         "WS-COMM-MEETINGS", "LF-DELEGATE"}
     write(export, row(title="Run the team meeting", competencies="WS-COMM-MEETINGS;LF-DELEGATE",
                       due="2027-09-30", status="done"))
-    assert [op.kind for op in sync.plan()[0].changes] == ["complete_plan"]
+    assert [op.kind for op in sync.plan().changes] == ["complete_plan"]
     assert sync.apply().result.ok
     assert client.read_plan(plan.id).status == 2
-    assert sync.plan()[0].is_empty
+    assert sync.plan().is_empty
 
 
 def test_a_completed_plan_is_reopened_to_edit_and_completed_again(client, engine, synced,
@@ -113,13 +114,13 @@ def test_a_completed_plan_is_reopened_to_edit_and_completed_again(client, engine
     sync = job(client, engine, synced.url, [export])
     assert sync.apply().result.ok
     write(export, row(status="done", title="Run the weekly meeting well"))
-    plan, _ = sync.plan()
+    plan = sync.plan()
     assert [op.kind for op in plan.changes] == ["reopen_plan", "update_plan", "complete_plan"]
     assert sync.apply().result.ok
     write(export, row(status="active", title="Run the weekly meeting well"))
-    plan, _ = sync.plan()
+    plan = sync.plan()
     assert [type(op) for op in plan.changes] == [ReopenPlan]
-    assert sync.apply().result.ok and sync.plan()[0].is_empty
+    assert sync.apply().result.ok and sync.plan().is_empty
 
 
 def test_hand_edits_are_drift_and_only_force_overwrites(client, engine, synced, tmp_path):
@@ -130,15 +131,15 @@ def test_hand_edits_are_drift_and_only_force_overwrites(client, engine, synced, 
     assert sync.apply().result.ok
     [plan] = client.user_plans(user_id(client, MIA))[:1]
     client.update_plan(ep.PlanFields(id=plan.id, name="Renamed by the learner"))
-    assert sync.plan()[0].is_empty  # the export did not change: the hand edit stays
+    assert sync.plan().is_empty  # the export did not change: the hand edit stays
     write(export, row(description="New wording from HR"))
-    drifted, _ = sync.plan()
+    drifted = sync.plan()
     assert drifted.is_empty and any(isinstance(op, PlanDrift) for op in drifted.ops)
     forced = job(client, engine, synced.url, [export], force=True)
-    assert [op.kind for op in forced.plan()[0].changes] == ["update_plan"]
+    assert [op.kind for op in forced.plan().changes] == ["update_plan"]
     assert forced.apply().result.ok
     assert client.read_plan(plan.id).name == "Run the weekly meeting"
-    assert sync.plan()[0].is_empty
+    assert sync.plan().is_empty
 
 
 def test_withdrawn_goal_deletes_its_plan_when_configured(client, engine, synced, tmp_path):
@@ -146,13 +147,13 @@ def test_withdrawn_goal_deletes_its_plan_when_configured(client, engine, synced,
     assert job(client, engine, synced.url, [export]).apply().result.ok
     write(export, row(status="withdrawn"))
     leave = job(client, engine, synced.url, [export])
-    assert leave.plan()[0].is_empty
+    assert leave.plan().is_empty
     delete = job(client, engine, synced.url, [export], on_withdrawn="delete")
-    plan, _ = delete.plan()
+    plan = delete.plan()
     assert [op.kind for op in plan.changes] == ["delete_plan", "manager_roles"]
     assert delete.apply().result.ok
     assert client.user_plans(user_id(client, MIA)) == []
-    assert delete.plan()[0].is_empty
+    assert delete.plan().is_empty
 
 
 def manager_client(sandbox, settings_for, manager: int):
@@ -172,14 +173,14 @@ def test_manager_role_is_assigned_once_and_moves_with_the_manager(client, engine
     jack = manager_client(synced, settings_for, user_id(client, JACK))
     with pytest.raises(e.PermissionDeniedError):
         jack.user_plans(learner)
-    plan, _ = sync.plan()
+    plan = sync.plan()
     [roles] = [op for op in plan.ops if isinstance(op, SetManagerRoles)]
     assert roles.assign and len(roles.pairs) == 1
     assert sync.apply().result.ok
     assert [p.name for p in jack.user_plans(learner)] == ["Run the weekly meeting"]
-    assert sync.plan()[0].is_empty  # assigned once
+    assert sync.plan().is_empty  # assigned once
     write(export, row(employee="oscar.costa@northwind.example", manager=WILLIAM))
-    moved, _ = sync.plan()
+    moved = sync.plan()
     assert [(op.assign, len(op.pairs)) for op in moved.changes] == [(True, 1), (False, 1)]
     assert sync.apply().result.ok
     with pytest.raises(e.PermissionDeniedError):
@@ -243,7 +244,8 @@ def test_a_lost_create_answer_never_makes_a_second_plan(client, engine, synced, 
 
     export = write(tmp_path / "goals.csv", row())
     slow = build_client(settings_for(timeout={"connect": 1, "read": 0.3}).lms)
-    sync = GoalSync(slow, engine, synced.url, (export,), options=GoalOptions(manager_role=9))
+    sync = moodle_goal_sync(slow, engine, synced.url, (export,),
+                            options=GoalOptions(manager_role=9))
     faults_of(synced.app).configure(FaultConfig(script=["timeout"], timeout_seconds=0.5,
                                                 functions=["core_competency_create_plan"]))
     first = sync.apply()  # the create lands after the client gave up on it
@@ -251,12 +253,12 @@ def test_a_lost_create_answer_never_makes_a_second_plan(client, engine, synced, 
     assert "not created again" in first.result.failed[0].detail
     faults_of(synced.app).configure(FaultConfig())
     time.sleep(0.5)
-    again, _ = sync.plan()
+    again = sync.plan()
     assert [op.kind for op in again.changes][:1] == ["adopt_plan"]
     assert sync.apply().result.ok
     [plan] = client.user_plans(user_id(client, MIA))
     assert len(client.plan_competencies(plan.id)) == 2
-    assert sync.plan()[0].is_empty
+    assert sync.plan().is_empty
 
 
 def test_cli_exit_codes(settings_for, synced, tmp_path, monkeypatch, client, engine):

@@ -163,10 +163,11 @@ def create_goal(ctx: Context) -> dict[str, Any]:
     if not data.get("name"):
         return _failed("name_required", "A goal needs a name")
     id_number = data.get("id_number") or None
-    if id_number and ctx.db.scalar("SELECT 1 FROM perform_goal WHERE id_number = ?",
-                                   (id_number,)):
-        return _failed("duplicate_id_number", f"The ID number {id_number} is already in use")
     userid = _user_id(ctx.db, data.get("user"))
+    # Unique per goal owner (the lead's reading of the contract, which does not say).
+    if id_number and ctx.db.scalar("SELECT 1 FROM perform_goal WHERE id_number = ? AND "
+                                   "userid = ?", (id_number, userid)):
+        return _failed("duplicate_id_number", f"The ID number {id_number} is already in use")
     goal_id = ctx.db.insert(
         "perform_goal", userid=userid, id_number=id_number, name=data["name"],
         description=data.get("description") or "", start_date=data.get("start_date"),

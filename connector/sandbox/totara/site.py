@@ -39,10 +39,10 @@ CREATE TABLE IF NOT EXISTS totara_oauth_token (id INTEGER PRIMARY KEY,
 CREATE TABLE IF NOT EXISTS job_assignment (id INTEGER PRIMARY KEY, userid INTEGER NOT NULL,
     idnumber TEXT NOT NULL, managerid INTEGER, start_date INTEGER, end_date INTEGER);
 CREATE TABLE IF NOT EXISTS perform_goal (id INTEGER PRIMARY KEY, userid INTEGER NOT NULL,
-    id_number TEXT UNIQUE, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+    id_number TEXT, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
     start_date TEXT, target_date TEXT, target_type TEXT NOT NULL DEFAULT 'date',
     target_value REAL, current_value REAL, status TEXT NOT NULL DEFAULT 'not_started',
-    owner TEXT, context_id INTEGER);
+    owner TEXT, context_id INTEGER, UNIQUE (userid, id_number));
 CREATE TABLE IF NOT EXISTS perform_goal_task (id INTEGER PRIMARY KEY, goal_id INTEGER NOT NULL,
     description TEXT NOT NULL, resource_id INTEGER, resource_type TEXT,
     completed INTEGER NOT NULL DEFAULT 0);

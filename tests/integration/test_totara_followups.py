@@ -4,11 +4,15 @@ the legacy web services); reconciliation through the legacy completion web servi
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 import store
@@ -17,6 +21,7 @@ from connector.sandbox import FaultConfig, SandboxServer, faults_of
 from connector.sandbox.totara.learner import goal_tasks_of, tick_goal_task
 from connector.sandbox.totara.site import TotaraSite
 from sidecar import followup_wiring
+from sidecar.cli import cli
 from sidecar.completion_wiring import poll_completions
 from sidecar.followup_jobs import (
     PROGRESS_KIND,
@@ -242,3 +247,42 @@ def test_totara_settings_that_cannot_work_are_refused_by_name(site, engine) -> N
     outcome = poll_completions(report, engine)
     assert outcome.status == "failed" and "core_reportbuilder_retrieve_report" in \
         (outcome.error or "")
+
+
+def test_the_totara_queue_by_hand_with_json(site, engine, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sidecar followups intake | dispatch | progress` on a Totara site; `progress --json`
+    reports the tick once, then nothing."""
+    for name in [n for n in os.environ if n.startswith("SIDECAR_")]:
+        monkeypatch.delenv(name)
+    for name, value in (("LMS__CLIENT_SECRET", SECRET), ("LMS__TOKEN", site.admin_token),
+                        ("FOLLOWUPS__COACH__TOKEN", site.admin_token),
+                        ("FOLLOWUPS__LINK_SECRET", "link-secret-for-tests")):
+        monkeypatch.setenv(f"SIDECAR_{name}", value)
+    config = tmp_path / "sidecar.yaml"
+    config.write_text(
+        f"lms:\n  kind: totara\n  url: {site.url}\n  client_id: lms-sidecar\n"
+        "  retries:\n    attempts: 2\n    backoff: 0\n"
+        f"store:\n  url: {engine.url}\n"
+        f"followups:\n  plans_file: {PLANS}\n  public_url: http://sidecar.test\n"
+        "  quiet_hours: null\n  stop_when_proficient: false\n")
+    _, learner = complete(engine, site, index=4)
+
+    def sidecar(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["--config", str(config), "followups", *args])
+
+    assert sidecar("intake", "--at", "2026-11-02T12:01").exit_code == 0
+    sent = sidecar("dispatch", "--at", "2026-11-04T12:05", "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["sent"] == 1
+    if release(site) == "19":
+        with site.state.transaction() as db:
+            [made] = goal_tasks_of(db, learner)
+            tick_goal_task(db, learner, made["id"])
+    ticked = sidecar("progress", "--at", "2026-11-04T15:00", "--json")
+    assert ticked.exit_code == 0, ticked.output
+    report = json.loads(ticked.stdout)
+    expected = (1, 1, "goal tasks") if release(site) == "19" else (0, 0, "messages")
+    assert (report["checked"], report["done"], report["channel"]) == expected
+    again = json.loads(sidecar("progress", "--at", "2026-11-04T15:10", "--json").stdout)
+    assert (again["checked"], again["done"]) == (0, 0)

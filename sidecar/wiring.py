@@ -19,6 +19,7 @@ from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 from sidecar.metrics import observe_call
+from skills_map.errors import SkillsMapError
 from skills_map.job import SkillsMap
 from skills_map.review import SuggestOptions
 from sync.errors import SyncError
@@ -117,6 +118,28 @@ def build_framework_target(settings: Settings, engine: Engine) -> FrameworkTarge
     if settings.lms.kind == "totara":
         return build_hr_import(settings, engine)
     return build_framework_sync(settings, build_client(settings.lms), engine)
+
+
+TOTARA_COURSE_LINKS = (
+    "lms.kind is totara: lms-sidecar cannot read or write this site's course links, so "
+    "nothing was read or sent. Totara's legacy web service "
+    "totara_competency_set_linked_courses(competency_id, courses) needs the competency's "
+    "Totara id, and no web service or GraphQL operation finds that id from the competency's "
+    "idnumber (totara_competency_get_frameworks and totara_competency_competency_index answer "
+    "ids and names, never idnumbers), so a link could land on the wrong competency and "
+    "replace its other links. What you can do: link courses on the competency's page in "
+    "Totara (Linked courses), and switch features.skills_map off for this site "
+    "(docs/totara.md, Assumptions, course links).")
+
+
+def require_course_links(settings: Settings) -> None:
+    """Refuse the skills map's commands on a site whose course links lms-sidecar cannot reach.
+
+    Raises:
+        SkillsMapError: ``lms.kind`` is ``totara`` (the message says why and what to do).
+    """
+    if settings.lms.kind == "totara":
+        raise SkillsMapError(TOTARA_COURSE_LINKS)
 
 
 def build_skills_map(settings: Settings, client: MoodleClient, engine: Engine,

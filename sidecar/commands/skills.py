@@ -14,7 +14,13 @@ import store
 from connector.errors import LmsError
 from sidecar.commands.skills_review import audit, review
 from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext, pass_context
-from sidecar.wiring import build_client, build_skills_map, open_store, suggest_options
+from sidecar.wiring import (
+    build_client,
+    build_skills_map,
+    open_store,
+    require_course_links,
+    suggest_options,
+)
 from skills_map import coverage as cov
 from skills_map.catalogue import read_catalogue, read_links
 from skills_map.errors import SkillsMapError
@@ -35,6 +41,7 @@ def map_job(ctx: CliContext, mapping: Path | None) -> Iterator[SkillsMap]:
     """The skills-map job, with its errors turned into a plain message and exit code 1."""
     settings = ctx.settings()
     try:
+        require_course_links(settings)
         engine = open_store(settings)
         yield build_skills_map(settings, build_client(settings.lms), engine, mapping)
     except (SkillsMapError, LmsError, store.StoreError) as exc:
@@ -212,12 +219,13 @@ def map_coverage(ctx: CliContext, frameworks: tuple[str, ...], fmt: str,
     Exit codes: 0 report written; 1 error.
     """
     settings = ctx.settings()
-    client = build_client(settings.lms)
     try:
+        require_course_links(settings)
+        client = build_client(settings.lms)
         catalogue = read_catalogue(client, frameworks)
         report = cov.build_coverage(catalogue, read_links(client, [c.id for c in
                                                                    catalogue.courses]))
-    except LmsError as exc:
+    except (LmsError, SkillsMapError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
     if svg:

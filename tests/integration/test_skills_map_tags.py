@@ -62,3 +62,11 @@ def test_without_the_tag_functions_suggestions_run_and_say_so_once(tmp_path: Pat
     assert all(not e.startswith("tag: ") for s in suggested["suggestions"] for e in s["evidence"])
     assert {(s["course"], s["competency"]) for s in suggested["suggestions"]} >= {
         ("COMM-200", "WS-COMM-NEGOTIATE")}
+
+
+def test_tags_switched_off_on_the_site_give_a_note_not_an_error(client: MoodleClient, sandbox):
+    with state_of(sandbox.app).transaction() as db:
+        db.insert("config", name="usetags", value="0")
+    tags = read_course_tags(client)
+    assert tags.by_course == {} and tags.calls == 0
+    assert tags.unavailable is not None and "tags are disabled on the site" in tags.unavailable

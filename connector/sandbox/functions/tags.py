@@ -13,7 +13,6 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from connector.moodle.text import format_string
 from connector.sandbox.errors import MissingRecordError, MoodleError
 from connector.sandbox.params import Single, dflt
 from connector.sandbox.registry import Area, Call
@@ -121,7 +120,8 @@ def get_tag_cloud(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     key = params["sort"] if params["sort"] in ("id", "name", "rawname", "count") else "name"
     rows.sort(key=lambda r: r[key])
     most = max([r["count"] for r in rows] + [1])
-    tags = [{"name": format_string(r["rawname"]),
+    # make_display_name($tag, false): the raw name, not HTML-escaped
+    tags = [{"name": r["rawname"],
              "viewurl": f"{call.site_url}/tag/index.php?"
                         + urlencode({"tc": r["tagcollid"], "tag": r["rawname"]}),
              "count": r["count"], "size": int(r["count"] / most * 20)} for r in rows]

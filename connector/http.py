@@ -7,13 +7,16 @@ Only this module and the two transports (``connector/moodle/transport.py``,
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import functools
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -26,6 +29,7 @@ from connector.retry import RetryPolicy
 T = TypeVar("T")
 
 USER_AGENT = "lms-sidecar (+https://github.com/lms-sidecar)"
+_FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,69 @@ def call_counted(name: str, send: Callable[[], T], *, retry: RetryPolicy, stats:
 
 def post(session: requests.Session, url: str, *, site: str, timeouts: Timeouts,
          verify: bool | str, where: dict[str, Any], **kwargs: Any) -> requests.Response:
-    """POST to ``url`` (on ``site``) without following redirects.
+    """POST to ``url`` (on ``site``) without following redirects; ``kwargs`` as for
+    ``requests.Session.post`` (``json``, ``data``, ``headers``).
 
     Raises:
         LmsTimeoutError: no connection, or no answer, within the timeouts.
         LmsConnectionError: refused, reset or unresolvable; ``reached_site`` says whether the
             request may have been processed, ``retryable`` whether trying again can help.
     """
-    try:
+    with _translated(site, timeouts, where):
         return session.post(url, timeout=(timeouts.connect, timeouts.read), verify=verify,
                             allow_redirects=False, **kwargs)
+
+
+def post_form(session: requests.Session, url: str, fields: list[tuple[str, str]], *,
+              site: str, timeouts: Timeouts, verify: bool | str,
+              where: dict[str, Any]) -> requests.Response:
+    """POST ``fields`` as a urlencoded form to ``url``: what ``post(..., data=fields)`` sends
+    (same body, headers, proxies, TLS verification, timeouts, no redirects followed, same
+    errors), handed straight to the session's adapter.
+
+    ``Session.request`` re-merges the session's settings, cookies, hooks and environment on
+    every call and checks its arguments against typing protocols: about half of the client's
+    CPU per Moodle call, for nothing a session from :func:`session_for` carries. A session with
+    cookies, auth or hooks takes the full path.
+
+    Raises:
+        LmsTimeoutError, LmsConnectionError: as :func:`post`.
+    """
+    if session.cookies or session.auth or any(session.hooks.values()):
+        return post(session, url, site=site, timeouts=timeouts, verify=verify, where=where,
+                    data=fields)
+    request = requests.PreparedRequest()
+    request.method = "POST"
+    request.url = _prepared_url(url)
+    body = urlencode(fields)  # ASCII; a str body, as requests makes it
+    request.prepare_headers({**session.headers, "Content-Type": _FORM,
+                             "Content-Length": str(len(body))})
+    request.body = body
+    request.hooks = {"response": []}
+    with _translated(site, timeouts, where):
+        response = session.get_adapter(url).send(
+            request, stream=False, timeout=(timeouts.connect, timeouts.read), verify=verify,
+            cert=session.cert, proxies=session.proxies)
+        response.content  # noqa: B018 - read the body here, where read errors are translated
+    if response.cookies:  # kept for the next call, which then takes the full path
+        session.cookies.update(response.cookies)
+    return response
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_url(url: str) -> str:
+    """``url`` checked and quoted as requests prepares it (once per URL, not per call)."""
+    request = requests.PreparedRequest()
+    request.prepare_url(url, None)
+    assert request.url is not None
+    return request.url
+
+
+@contextlib.contextmanager
+def _translated(site: str, timeouts: Timeouts, where: dict[str, Any]) -> Iterator[None]:
+    """Turn requests' failures inside the block into the package's errors."""
+    try:
+        yield
     except requests.ConnectTimeout as exc:
         raise e.LmsTimeoutError(f"no connection to {site} within {timeouts.connect}s",
                                 reached_site=False, **where) from exc

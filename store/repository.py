@@ -40,6 +40,29 @@ def _upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
     raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
 
 
+
+#: What a bulk upsert of each table matches on and what it updates when the row exists.
+_BULK_UPSERTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "lms_objects": (("site", "kind", "scope", "external_id"), ("lms_id", "updated_at")),
+    "sync_steps": (("run_id", "op_id"), ("op_kind", "status", "lms_id", "detail", "finished_at")),
+}
+_bulk_statements: dict[tuple[str, str], Any] = {}
+
+
+def _bulk_upsert(session: Session, model: type[LmsObject] | type[SyncStep]) -> Any:
+    """The bulk ``INSERT ... ON CONFLICT DO UPDATE`` of ``model``'s table for the session's
+    database, built once per process: building it (``excluded`` copies every column into a new
+    alias) cost more CPU than running it, and a busy apply runs it for every journaled batch."""
+    key = (session.get_bind().dialect.name, model.__tablename__)
+    statement = _bulk_statements.get(key)
+    if statement is None:
+        conflict, updated = _BULK_UPSERTS[model.__tablename__]
+        insert = _upsert(session, model.__table__)
+        statement = _bulk_statements[key] = insert.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={name: insert.excluded[name] for name in updated})
+    return statement
+
 def remember_object(
     session: Session,
     *,
@@ -84,12 +107,7 @@ def remember_objects(
     if not rows:
         return
     now = utcnow()
-    insert = _upsert(session, LmsObject.__table__)
-    statement = insert.on_conflict_do_update(
-        index_elements=["site", "kind", "scope", "external_id"],
-        set_={"lms_id": insert.excluded.lms_id, "updated_at": insert.excluded.updated_at},
-    )
-    session.execute(statement, [
+    session.connection().execute(_bulk_upsert(session, LmsObject), [
         {"site": site, "kind": kind, "scope": scope, "external_id": external_id,
          "lms_id": lms_id, "fingerprint": None, "created_at": now, "updated_at": now}
         for scope, external_id, lms_id in rows])
@@ -231,13 +249,7 @@ def record_steps(
     rows = [{"run_id": run_id, "op_id": op_id, "op_kind": kind, "status": StepStatus(status).value,
              "lms_id": lms_id, "detail": {"detail": detail}, "finished_at": now}
             for op_id, kind, status, lms_id, detail in steps]
-    insert = _upsert(session, SyncStep.__table__)
-    statement = insert.on_conflict_do_update(
-        index_elements=["run_id", "op_id"],
-        set_={name: insert.excluded[name]
-              for name in ("op_kind", "status", "lms_id", "detail", "finished_at")},
-    )
-    session.execute(statement, rows)
+    session.connection().execute(_bulk_upsert(session, SyncStep), rows)
 
 
 def done_op_ids(session: Session, run_id: int) -> set[str]:

@@ -203,9 +203,8 @@ class MoodleTransport:
     ) -> requests.Response:
         where: dict[str, Any] = {"wsfunction": wsfunction, "params": params}
         started = time.perf_counter()
-        response = http.post(self._session, self.url + path, site=self.url,
-                             timeouts=self.timeouts, verify=self._verify, where=where,
-                             data=body)
+        response = http.post_form(self._session, self.url + path, body, site=self.url,
+                                  timeouts=self.timeouts, verify=self._verify, where=where)
         log.debug("%s -> HTTP %d in %.0f ms", wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)
         _raise_for_status(response, self.url, where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from types import TracebackType
 from typing import Any
@@ -14,10 +15,39 @@ from connector.sandbox.state import SandboxState
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """No access log: request lines could carry a token in a query string. HTTP/1.1, so that
-    connections are kept alive between calls, as a real Moodle behind Apache or nginx does."""
+    """No access log: request lines could carry a token in a query string. HTTP/1.1 with
+    connections kept alive between calls, as a real Moodle behind Apache or nginx does.
+
+    werkzeug's handler closes every connection (it cannot tell where an unread request body
+    ends), so each call paid a new TCP connection and a new server thread. Here a request
+    whose body has a ``Content-Length`` (or that has no body) is read whole before the app
+    runs, so the stream is at the next request line whatever the app reads, and the
+    connection stays open; a chunked request still closes it, as before.
+    """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave as two writes: no 40 ms ACK wait
+    _keep_alive = False
+
+    def run_wsgi(self) -> None:
+        """Run the app on a body read in full beforehand, then keep the connection open."""
+        socket_file = self.rfile
+        length = self.headers.get("Content-Length", "0") or "0"
+        self._keep_alive = ("chunked" not in self.headers.get("Transfer-Encoding", "").lower()
+                            and length.isdigit())
+        if self._keep_alive:
+            # werkzeug drains "the rest of the body" from rfile after the answer: from this
+            # buffer, never from the socket, where the next request may already be waiting
+            self.rfile = io.BytesIO(socket_file.read(int(length)))
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = socket_file
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None

@@ -1,0 +1,39 @@
+"""The form POST both Moodle calls and logins take: the same request requests would send."""
+
+import requests
+import responses
+
+from connector import http
+from connector.http import Timeouts
+from tests.unit.connector.conftest import REST
+
+FIELDS = [("wstoken", "t"), ("wsfunction", "f"), ("competency[shortname]", "Ça & co"),
+          ("competency[description]", "<p>a+b=c</p>")]
+
+
+def _form(session: requests.Session) -> requests.Response:
+    return http.post_form(session, REST, FIELDS, site="https://moodle.example.org",
+                          timeouts=Timeouts(), verify=True, where={})
+
+
+def test_a_form_post_sends_exactly_what_requests_sends_for_the_same_fields(rsps) -> None:
+    rsps.add(responses.POST, REST, json={})
+    session = http.session_for(REST, pool_size=2)
+    _form(session)
+    http.post(session, REST, site="s", timeouts=Timeouts(), verify=True, where={},
+              data=FIELDS)
+    fast, full = (call.request for call in rsps.calls)
+    assert fast.url == full.url
+    assert fast.body == full.body
+    assert dict(fast.headers) == dict(full.headers)
+    assert fast.headers["User-Agent"] == http.USER_AGENT
+
+
+def test_a_cookie_the_site_sets_is_sent_with_the_next_call(rsps) -> None:
+    rsps.add(responses.POST, REST, json={}, headers={"Set-Cookie": "lb=node2; Path=/"})
+    rsps.add(responses.POST, REST, json={})
+    session = http.session_for(REST, pool_size=2)
+    _form(session)
+    _form(session)
+    assert "Cookie" not in rsps.calls[0].request.headers
+    assert rsps.calls[1].request.headers["Cookie"] == "lb=node2"

@@ -258,3 +258,25 @@ def test_totara_17_says_it_has_no_perform_goals(totara17, tmp_path, monkeypatch)
         assert result.exit_code == 1, result.output
         assert "this Totara site has no perform goals" in result.output
         assert "features.goals" in result.output
+
+
+def test_the_admin_goals_page_shows_totara_progress(goals_site, engine, monkeypatch):
+    from sidecar.app import create_app
+    from tests.integration.test_admin_feature_pages import PASSWORD, signed_in_client
+
+    assert job(goals_site, engine, [EXAMPLE]).apply().result.ok
+    with goals_site.state.transaction() as db:
+        db.execute("UPDATE perform_goal SET current_value = 60 "
+                   "WHERE id_number = 'hr:NW-2026-001'")
+    values = {"url": goals_site.url, "kind": "totara", "client_id": "lms-sidecar",
+              "client_secret": SECRET}
+    settings = Settings(lms=values, goals={"files": [str(EXAMPLE)]},  # type: ignore[arg-type]
+                        admin={"password": PASSWORD, "session_key": "k" * 40,
+                               "secure_cookies": False})
+    browser = signed_in_client(create_app(settings, engine))
+    page = browser.get("/admin/goals")
+    assert page.status_code == 200
+    assert "Run the weekly team meeting" in page.text and "progress 60/100" in page.text
+    download = browser.get("/admin/goals.csv")
+    assert download.status_code == 200 and ",60/100" in download.text
+    assert SECRET not in page.text + download.text

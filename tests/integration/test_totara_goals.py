@@ -280,3 +280,19 @@ def test_the_admin_goals_page_shows_totara_progress(goals_site, engine, monkeypa
     download = browser.get("/admin/goals.csv")
     assert download.status_code == 200 and ",60/100" in download.text
     assert SECRET not in page.text + download.text
+
+
+def test_every_page_of_an_employees_goals_is_read(goals_site, engine, tmp_path, monkeypatch):
+    from connector.totara import operations as ops
+
+    monkeypatch.setattr(type(ops.USER_GOALS), "page_size", property(lambda self: 2))
+    export = write(tmp_path / "goals.csv", *(row(goal_id=f"G-{n}", title=f"Goal {n}")
+                                             for n in range(1, 6)))
+    sync = job(goals_site, engine, [export])
+    assert sync.apply().result.ok
+    calls = sync.stats.by_function()
+    assert sync.plan().is_empty  # the fifth goal is on the third page, and is found there
+    pages = {r.function: r.calls for r in sync.stats.by_function()}
+    before = {r.function: r.calls for r in calls}
+    assert pages["perform_goal_user_goals"] - before["perform_goal_user_goals"] == 3
+    assert len(goals_of(goals_site, MIA)) == 5

@@ -59,6 +59,7 @@ CREATE TABLE competency (id INTEGER PRIMARY KEY, shortname TEXT NOT NULL, idnumb
     scaleconfiguration TEXT, competencyframeworkid INTEGER NOT NULL,
     timecreated INTEGER NOT NULL, timemodified INTEGER NOT NULL, usermodified INTEGER NOT NULL,
     UNIQUE (competencyframeworkid, idnumber));
+CREATE INDEX competency_siblings ON competency (competencyframeworkid, parentid, sortorder);
 CREATE TABLE competency_relatedcomp (id INTEGER PRIMARY KEY, competencyid INTEGER NOT NULL,
     relatedcompetencyid INTEGER NOT NULL, timecreated INTEGER NOT NULL,
     timemodified INTEGER NOT NULL, usermodified INTEGER NOT NULL,

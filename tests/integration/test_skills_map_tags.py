@@ -62,6 +62,10 @@ def test_without_the_tag_functions_suggestions_run_and_say_so_once(tmp_path: Pat
     assert all(not e.startswith("tag: ") for s in suggested["suggestions"] for e in s["evidence"])
     assert {(s["course"], s["competency"]) for s in suggested["suggestions"]} >= {
         ("COMM-200", "WS-COMM-NEGOTIATE")}
+    checked = admin.run("check", "--json")
+    report = json.loads(checked.stdout)
+    skills = next(f for f in report["features"] if f["key"] == "skills_map")
+    assert skills["ready"] and set(skills["missing_optional"]) == set(FUNCTION_NAMES)
 
 
 def test_tags_switched_off_on_the_site_give_a_note_not_an_error(client: MoodleClient, sandbox):

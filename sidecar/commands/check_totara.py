@@ -40,7 +40,6 @@ _RELEASE_ORDER = ("17", "18", "19")
 _GOALS = ("perform_goal_create_goal", "perform_goal_update_goal", "perform_goal_user_goals")
 _TASKS = ("perform_goal_create_goal_task", "perform_goal_get_goal_tasks",
           "perform_goal_set_goal_task_progress")
-_LINKS = ("totara_competency_get_linked_courses", "totara_competency_set_linked_courses")
 _LEGACY_FOLLOWUPS = ("core_message_send_instant_messages",
                      "core_completion_get_course_completion_status")
 
@@ -140,24 +139,22 @@ def _features(settings: Settings, offered: dict[str, bool],
     else:
         frameworks = TotaraFeature("frameworks", "Competency frameworks (HR Import files)",
                                    on.frameworks, True, f"CSV files are written to {folder}")
-    missing_links = [f for f in _LINKS if functions is None or f not in functions]
     links = TotaraFeature(
-        "skills_map", "Course links (legacy totara_competency_set_linked_courses)",
-        on.skills_map, False,
-        ("not written by lms-sidecar: no Totara web service or GraphQL operation finds a "
-         "competency's id by its idnumber after HR Import created it, and "
-         "totara_competency_set_linked_courses needs that id; link courses in Totara's "
-         "competency pages") if not missing_links else
-        f"missing from the token's service: {', '.join(missing_links)}",
-        (*(f"add {f} to the token's external service (whether Totara lets a REST "
-           "service include it is unconfirmed)" for f in missing_links),
-         "switch features.skills_map off for a Totara site"))
+        "skills_map", "Skills map (course links)", on.skills_map, False,
+        "not available on Totara: totara_competency_set_linked_courses needs a competency's "
+        "Totara id, and no web service or GraphQL operation returns competencies with their "
+        "idnumber (get_frameworks and competency_index give ids and names only), so "
+        "lms-sidecar cannot tell which competency an idnumber is; `sidecar map` stops before "
+        "writing anything",
+        ("link courses in Totara's competency pages (Competencies > Manage > a competency > "
+         "Linked courses), and switch features.skills_map off for a Totara site",))
     goal_ops = [name for name in _GOALS if not offered.get(name)]
     goals = TotaraFeature(
-        "goals", "Goals as perform goals", on.goals, False,
+        "goals", "Goals as perform goals", on.goals, not goal_ops,
         (f"the site lacks {', '.join(goal_ops)} (perform goals arrive in Totara 18-20)"
-         if goal_ops else "the site offers perform goals, but lms-sidecar does not write "
-         "them yet"), ("switch features.goals off for a Totara site",))
+         if goal_ops else "each HR goal becomes a perform goal of the employee, keyed by "
+         "id_number hr:<goal id>"),
+        ("switch features.goals off: this Totara release has no perform goals",))
     task_ops = [name for name in _TASKS if not offered.get(name)]
     missing_legacy = [f for f in _LEGACY_FOLLOWUPS if functions is None or f not in functions]
     channel = ("goal tasks (Totara 19+)" if not task_ops else

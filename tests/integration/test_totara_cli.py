@@ -80,7 +80,7 @@ def test_check_without_the_folder_or_with_unsupported_features_is_not_ready(site
     result = check(config())
     assert result.exit_code == 1, result.output
     assert "totara.hr_import_dir is not set" in result.output
-    assert "switch features.goals off for a Totara site" in result.output
+    assert "switch features.skills_map off for a Totara site" in result.output
     assert "Totara API answers" in result.output
     assert SECRET not in result.output
 
@@ -98,7 +98,21 @@ def test_check_reports_the_legacy_services_with_a_token(site, config):
     report = json.loads(result.stdout)
     assert report["legacy"].startswith("legacy web services answer")
     links = next(f for f in report["features"] if f["key"] == "skills_map")
-    assert "finds a competency's id by its idnumber" in links["detail"]
+    assert links["ready"] is False and "idnumber" in links["detail"]
+
+
+def test_goals_are_ready_where_the_site_offers_perform_goals(site, config, tmp_path):
+    (tmp_path / "hrimport").mkdir()
+    result = check(config(f"  hr_import_dir: {tmp_path / 'hrimport'}\n",
+                          "  skills_map: false\n  followups: false\n"), "--json")
+    goals = next(f for f in json.loads(result.stdout)["features"] if f["key"] == "goals")
+    if release(site) == "17":
+        assert result.exit_code == 1
+        assert goals["ready"] is False and "perform_goal_create_goal" in goals["detail"]
+        assert "no perform goals" in result.stdout
+    else:
+        assert result.exit_code == 0, result.output
+        assert goals["ready"] is True and "hr:<goal id>" in goals["detail"]
 
 
 def test_a_wrong_secret_exits_2_with_the_fix(site, config, monkeypatch):

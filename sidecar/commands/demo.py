@@ -133,7 +133,7 @@ def _totara_demo(console: Console, workdir: Path, sources: Path, release: str) -
                       "client credentials, legacy web services, the same seeded company)",
                       highlight=False)
         run = _Demo(console, totara_config(site, workdir, sources))
-        totara_steps(run, console, workdir)
+        totara_steps(run, console, site, workdir)
     _summary(console, run.steps)
     if not all(step.ok for step in run.steps):
         raise click.exceptions.Exit(1)

@@ -18,10 +18,19 @@ from rich.rule import Rule
 from connector.sandbox import SandboxServer
 from connector.sandbox.totara.site import TotaraSite
 
+GOALS = Path(__file__).resolve().parents[2] / "examples" / "goals" / "northwind-goals.csv"
+
+
+def _has_perform_goals(site: SandboxServer) -> bool:
+    totara: TotaraSite = site.app.extensions["sandbox.totara"]
+    return "perform_goal_create_goal" in totara.operations
+
 
 def totara_config(site: SandboxServer, workdir: Path, sources: Path) -> Path:
-    """The demo's config for a Totara site (secrets only in the environment)."""
+    """The demo's config for a Totara site (secrets only in the environment); goals are on
+    where the release has perform goals."""
     totara: TotaraSite = site.app.extensions["sandbox.totara"]
+    goals = "true" if _has_perform_goals(site) else "false"
     folder = workdir / "hrimport"
     folder.mkdir()
     os.environ["SIDECAR_LMS__CLIENT_SECRET"] = totara.client_secret
@@ -33,13 +42,15 @@ def totara_config(site: SandboxServer, workdir: Path, sources: Path) -> Path:
         f"store:\n  url: sqlite:///sidecar.sqlite\n"
         f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n"
         f"totara:\n  hr_import_dir: {folder}\n"
-        f"features:\n  skills_map: false\n  goals: false\n  followups: false\n",
+        f"goals:\n  files: [{GOALS.resolve()}]\n"
+        f"features:\n  skills_map: false\n  goals: {goals}\n  followups: false\n",
         encoding="utf-8")
     return config
 
 
-def totara_steps(run: object, console: Console, workdir: Path) -> None:
-    """Check, then frameworks as an HR Import file, planned against the last export."""
+def totara_steps(run: object, console: Console, site: SandboxServer, workdir: Path) -> None:
+    """Check; frameworks as an HR Import file, planned against the last export; HR goals as
+    perform goals (Totara 18+)."""
     from sidecar.commands.demo import _Demo
 
     assert isinstance(run, _Demo)
@@ -49,6 +60,16 @@ def totara_steps(run: object, console: Console, workdir: Path) -> None:
     run.run("Write the HR Import competency file (atomically)", ["apply"])
     _show_file(console, workdir / "hrimport" / "competency.csv")
     run.run("Run it again: nothing new to export", ["plan"], expected=(0,))
+    if not _has_perform_goals(site):
+        console.print("(Totara 17 has no perform goals: `sidecar goals` says so and exits 1.)",
+                      style="dim")
+        run.run("Goals on Totara 17: refused plainly", ["goals", "plan"], expected=(1,))
+        return
+    run.run("HR's goals become perform goals of each employee (keyed by id_number)",
+            ["goals", "apply"])
+    run.run("Run it again: nothing to do", ["goals", "plan"], expected=(0,))
+    run.run("Progress on the goals, for HR (CSV)",
+            ["goals", "report", "--out", str(workdir / "goals-report.csv")])
 
 
 def _show_file(console: Console, path: Path) -> None:

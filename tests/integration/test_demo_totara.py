@@ -30,3 +30,10 @@ def test_the_totara_demo_runs_every_step_as_expected(release: str, tmp_path: Pat
     assert any(r["idnumber"] == "LF-FEEDBACK-GIVE" and r["parentidnumber"] == "LF-FEEDBACK"
                for r in rows)
     assert "nothing new to export" in result.output
+    if release == "17":
+        assert "has no perform goals" in result.output
+    else:
+        with (workdir / "goals-report.csv").open(encoding="utf-8") as handle:
+            report = list(csv.DictReader(handle))
+        assert {r["goal_id"] for r in report} >= {"NW-2026-001", "NW-2026-004"}
+        assert all(r["progress"] for r in report)

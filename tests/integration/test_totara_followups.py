@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
@@ -275,10 +276,16 @@ def test_the_totara_queue_by_hand_with_json(site, engine, tmp_path: Path,
     sent = sidecar("dispatch", "--at", "2026-11-04T12:05", "--json")
     assert sent.exit_code == 0, sent.output
     assert json.loads(sent.stdout)["sent"] == 1
-    if release(site) == "19":
-        with site.state.transaction() as db:
-            [made] = goal_tasks_of(db, learner)
-            tick_goal_task(db, learner, made["id"])
+    if release(site) == "19":  # the learner ticks it, through the sandbox's control endpoint
+        admin = {"Authorization": f"Bearer {site.admin_token}"}
+        base = f"{site.url}/_sandbox/totara/goal-tasks"
+        [made] = requests.get(base, params={"userid": learner}, headers=admin, timeout=10).json()
+        assert requests.post(f"{base}/{made['id']}/tick", json={"userid": learner},
+                             timeout=10).status_code == 401
+        assert requests.post(f"{base}/{made['id']}/tick", json={"userid": learner + 1},
+                             headers=admin, timeout=10).status_code == 400  # not theirs
+        requests.post(f"{base}/{made['id']}/tick", json={"userid": learner}, headers=admin,
+                      timeout=10).raise_for_status()
     ticked = sidecar("progress", "--at", "2026-11-04T15:00", "--json")
     assert ticked.exit_code == 0, ticked.output
     report = json.loads(ticked.stdout)

@@ -293,3 +293,17 @@ def test_the_totara_queue_by_hand_with_json(site, engine, tmp_path: Path,
     assert (report["checked"], report["done"], report["channel"]) == expected
     again = json.loads(sidecar("progress", "--at", "2026-11-04T15:10", "--json").stdout)
     assert (again["checked"], again["done"]) == (0, 0)
+
+
+def test_the_enrolment_stop_rule_asks_the_legacy_services(site, engine) -> None:
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    course, learner = complete(engine, site, index=5)
+    run_followup_intake(settings, engine, clock)
+    with site.state.transaction() as db:
+        db.execute("DELETE FROM user_enrolments WHERE userid = ? AND courseid = ?",
+                   (learner, course))
+    clock.advance(timedelta(days=2))
+    report = dispatcher_for(settings, engine, clock).run()
+    assert (report.sent, report.stopped) == (0, 1)
+    assert goal_tasks(site, learner) == [] and messages_to(site, learner) == []
+    assert [t.status for t in tasks(engine)] == ["cancelled"]

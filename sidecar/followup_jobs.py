@@ -100,7 +100,7 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
     "succeeded", "failed", "busy" or "idle" (nothing due).
 
     Never raises for an LMS, plans file or store failure: it is logged and recorded, and
-    what Moodle refused is kept on each task (``sidecar followups show``).
+    what the LMS refused is kept on each task (``sidecar followups show``).
     """
     clock = clock or SystemClock()
     with store.advisory_lock(engine, f"{DISPATCH_JOB}:{settings.lms.url}",
@@ -127,7 +127,7 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
     status = ("partial" if report.sent or report.reconciled else "failed") if trouble else \
         "succeeded"
     _record(engine, settings, DISPATCH_KIND, status, summary,
-            "; ".join(errors)[:2000] or (f"Moodle refused {report.failed} message(s)"
+            "; ".join(errors)[:2000] or (f"the LMS refused {report.failed} task(s)"
                                          if report.failed else None))
     return "failed" if trouble else "succeeded"
 

@@ -62,7 +62,7 @@ def followups() -> None:
 @followups.command("list")
 @click.option("--state", "states", multiple=True,
               type=click.Choice([s.value for s in SequenceState]), help="Only these states.")
-@click.option("--learner", type=int, help="Only this learner (Moodle user id).")
+@click.option("--learner", type=int, help="Only this learner (LMS user id).")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_context

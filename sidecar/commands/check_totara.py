@@ -34,14 +34,14 @@ from sidecar.commands.check_report import (
     store_status,
 )
 from sidecar.context import NOT_READY, OK, UNREACHABLE, CliContext
+from sidecar.followup_wiring import GOAL_TASK_OPERATIONS
 from sidecar.totara_wiring import build_legacy_client, build_totara_client
 
 _RELEASE_ORDER = ("17", "18", "19")
 _GOALS = ("perform_goal_create_goal", "perform_goal_update_goal", "perform_goal_user_goals")
-_TASKS = ("perform_goal_create_goal_task", "perform_goal_get_goal_tasks",
-          "perform_goal_set_goal_task_progress")
-_LEGACY_FOLLOWUPS = ("core_message_send_instant_messages",
-                     "core_completion_get_course_completion_status")
+#: What the follow-ups read through the legacy web services, whatever the channel.
+_LEGACY_READS = ("core_enrol_get_enrolled_users", "core_completion_get_course_completion_status")
+_LEGACY_FOLLOWUPS = (*_LEGACY_READS, "core_message_send_instant_messages")
 
 
 @dataclass(frozen=True)
@@ -155,16 +155,47 @@ def _features(settings: Settings, offered: dict[str, bool],
          if goal_ops else "each HR goal becomes a perform goal of the employee, keyed by "
          "id_number hr:<goal id>"),
         ("switch features.goals off: this Totara release has no perform goals",))
-    task_ops = [name for name in _TASKS if not offered.get(name)]
-    missing_legacy = [f for f in _LEGACY_FOLLOWUPS if functions is None or f not in functions]
-    channel = ("goal tasks (Totara 19+)" if not task_ops else
-               "legacy messages (no goal tasks before Totara 19)")
-    followups = TotaraFeature(
-        "followups", "Follow-up practice", on.followups, False,
-        f"channel would be {channel}; lms-sidecar does not send follow-ups to Totara yet"
-        + (f"; missing legacy functions: {', '.join(missing_legacy)}" if missing_legacy
-           else ""), ("switch features.followups off for a Totara site",))
+    followups = _followups(settings, offered, functions)
     return [frameworks, links, goals, followups]
+
+
+def _followups(settings: Settings, offered: dict[str, bool],
+               functions: frozenset[str] | None) -> TotaraFeature:
+    """Follow-ups: goal tasks on Totara 19+, else messages through the legacy web services;
+    both read learners, enrolments and completions through the legacy web services."""
+    f = settings.followups
+    goal_tasks = all(offered.get(op.name) for op in GOAL_TASK_OPERATIONS)
+    channel = ("goal tasks on a practice goal per learner (Totara 19+)" if goal_tasks else
+               "messages from the coach through the legacy web services (no goal tasks "
+               "before Totara 19)")
+    needed = _LEGACY_FOLLOWUPS if not goal_tasks else _LEGACY_READS
+    problems: list[str] = []
+    fixes: list[str] = []
+    if functions is None:
+        problems.append("no working web-service token for the legacy web services")
+        fixes.append("set SIDECAR_LMS__TOKEN (or lms.token_file) to a web-service token of "
+                     "the service account")
+    else:
+        missing = [name for name in needed if name not in functions]
+        if missing:
+            problems.append(f"missing from the token's service: {', '.join(missing)}")
+            fixes.extend(f"add {name} to the token's external service" for name in missing)
+    if not goal_tasks and f.coach.resolved_token is None:
+        problems.append("no coach token for the messages")
+        fixes.append("set SIDECAR_FOLLOWUPS__COACH__TOKEN to a web-service token of the "
+                     "practice coach account")
+    if f.stop_when_proficient:
+        problems.append("followups.stop_when_proficient is true, but Totara offers no API "
+                        "that reads competency ratings")
+        fixes.append("set followups.stop_when_proficient: false for a Totara site")
+    for value, key in ((f.resolved_link_secret, "followups.link_secret"),
+                       (f.public_url, "followups.public_url")):
+        if value is None:
+            problems.append(f"{key} is not set")
+            fixes.append(f"set {key} (see the follow-ups guide)")
+    detail = f"channel: {channel}" + (f"; {'; '.join(problems)}" if problems else "")
+    return TotaraFeature("followups", "Follow-up practice", settings.features.followups,
+                         not problems, detail, tuple(fixes))
 
 
 def _render(ctx: CliContext, report: TotaraReport) -> None:

@@ -165,3 +165,33 @@ def test_apply_without_the_folder_says_what_to_set(site, config):
     result = frameworks(config(), "apply")
     assert result.exit_code == 1
     assert "totara.hr_import_dir" in result.output
+
+
+def followups_feature(result) -> dict:
+    return next(f for f in json.loads(result.stdout)["features"] if f["key"] == "followups")
+
+
+def test_followups_name_their_channel_and_each_missing_setting(site, config, tmp_path,
+                                                                monkeypatch):
+    (tmp_path / "hrimport").mkdir()
+    path = config(f"  hr_import_dir: {tmp_path / 'hrimport'}\n",
+                  "  skills_map: false\n  goals: false\n")
+    result = check(path, "--json")
+    assert result.exit_code == 1
+    feature = followups_feature(result)
+    assert feature["ready"] is False
+    expected = "goal tasks" if release(site) == "19" else "messages from the coach"
+    assert expected in feature["detail"]
+    fixes = " ".join(feature["fixes"])
+    assert "SIDECAR_LMS__TOKEN" in fixes and "stop_when_proficient: false" in fixes
+    assert "followups.link_secret" in fixes and "followups.public_url" in fixes
+
+    monkeypatch.setenv("SIDECAR_FOLLOWUPS__LINK_SECRET", "a-long-random-link-secret-0123456789")
+    monkeypatch.setenv("SIDECAR_FOLLOWUPS__COACH__TOKEN", site.admin_token)
+    path.write_text(path.read_text() + "followups:\n  stop_when_proficient: false\n"
+                    "  public_url: https://sidecar.example.org\n")
+    monkeypatch.setenv("SIDECAR_LMS__TOKEN", site.admin_token)
+    result = check(path, "--json")
+    assert followups_feature(result)["ready"] is True, followups_feature(result)
+    assert result.exit_code == 0
+    assert site.admin_token not in result.stdout

@@ -12,11 +12,11 @@ import email.utils
 import functools
 import logging
 import re
+import string
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -120,7 +120,7 @@ def post_form(session: requests.Session, url: str, fields: list[tuple[str, str]]
     request = requests.PreparedRequest()
     request.method = "POST"
     request.url = _prepared_url(url)
-    body = urlencode(fields)  # ASCII; a str body, as requests makes it
+    body = form_encode(fields)  # ASCII; a str body, as requests makes it
     request.prepare_headers({**session.headers, "Content-Type": _FORM,
                              "Content-Length": str(len(body))})
     request.body = body
@@ -133,6 +133,34 @@ def post_form(session: requests.Session, url: str, fields: list[tuple[str, str]]
     if response.cookies:  # kept for the next call, which then takes the full path
         session.cookies.update(response.cookies)
     return response
+
+
+class _FormEscapes(dict[int, str]):
+    """``str.translate`` table of what ``quote_plus`` makes of each character: unreserved
+    ASCII stays, space becomes ``+``, anything else its UTF-8 bytes as ``%XX`` (non-ASCII
+    characters are added on first sight)."""
+
+    def __missing__(self, code: int) -> str:
+        escaped = "".join(f"%{byte:02X}" for byte in chr(code).encode())
+        self[code] = escaped
+        return escaped
+
+
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
+_FORM_ESCAPES = _FormEscapes({code: chr(code) if chr(code) in _UNRESERVED else
+                              "+" if code == 32 else f"%{code:02X}" for code in range(128)})
+
+
+def form_encode(fields: list[tuple[str, str]]) -> str:
+    """``urllib.parse.urlencode(fields)``, character for character, in about half the CPU
+    (one C-level ``translate`` per name and value instead of a Python call per byte): a
+    batch of 100 HTML messages is some 30,000 characters.
+
+    Raises:
+        UnicodeEncodeError: a lone surrogate, as ``urlencode`` raises.
+    """
+    return "&".join(f"{name.translate(_FORM_ESCAPES)}={value.translate(_FORM_ESCAPES)}"
+                    for name, value in fields)
 
 
 @functools.lru_cache(maxsize=64)

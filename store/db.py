@@ -28,7 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from store.models import Lock, utcnow
 
@@ -145,7 +145,11 @@ def _writer_lock(database: str) -> tuple[threading.Lock, int]:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to `engine`; objects stay readable after commit."""
+    """A session factory bound to `engine`; objects stay readable after commit.
+
+    The ORM mappings are configured here, once, rather than by the first object a job
+    creates (about 20 ms of CPU that would otherwise land inside the first transaction)."""
+    configure_mappers()
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

@@ -1,5 +1,8 @@
 """The form POST both Moodle calls and logins take: the same request requests would send."""
 
+from urllib.parse import urlencode
+
+import pytest
 import requests
 import responses
 
@@ -37,3 +40,18 @@ def test_a_cookie_the_site_sets_is_sent_with_the_next_call(rsps) -> None:
     _form(session)
     assert "Cookie" not in rsps.calls[0].request.headers
     assert rsps.calls[1].request.headers["Cookie"] == "lb=node2"
+
+
+@pytest.mark.parametrize("value", [
+    "", "plain", "two words", "a+b=c&d", "<p class=\"x\">Tell us &ndash; how</p>\n\t",
+    "Ünïcode ✓ 𝄞", "~_.-!*'();:@$,/?#[]%", "".join(chr(c) for c in range(128))])
+def test_form_encoding_is_urlencode_character_for_character(value: str) -> None:
+    fields = [("messages[0][text]", value), (value, "1"), ("wsfunction", "core_x")]
+    assert http.form_encode(fields) == urlencode(fields)
+
+
+def test_form_encoding_refuses_what_utf_8_cannot_carry_as_urlencode_does() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        urlencode([("text", "\ud800")])
+    with pytest.raises(UnicodeEncodeError):
+        http.form_encode([("text", "\ud800")])

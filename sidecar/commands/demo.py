@@ -127,13 +127,22 @@ def demo(workdir: Path, sources: Path, totara_release: str | None) -> None:
 def _totara_demo(console: Console, workdir: Path, sources: Path, release: str) -> None:
     from connector.sandbox.totara.site import TotaraSite
     from sidecar.commands.demo_totara import totara_config, totara_steps
+    from sidecar.commands.demo_totara_followups import (
+        demo_service,
+        followups_config,
+        totara_followups_demo,
+    )
 
-    with SandboxServer(totara=TotaraSite(release=release)) as site:
-        console.print(f"Sandbox Totara {release} running at {site.url} (GraphQL API, OAuth2 "
+    site = TotaraSite(release=release)
+    goal_tasks = "perform_goal_create_goal_task" in site.operations
+    with SandboxServer(totara=site) as server, demo_service(server, goal_tasks) as (late, url):
+        console.print(f"Sandbox Totara {release} running at {server.url} (GraphQL API, OAuth2 "
                       "client credentials, legacy web services, the same seeded company)",
                       highlight=False)
-        run = _Demo(console, totara_config(site, workdir, sources))
-        totara_steps(run, console, site, workdir)
+        config = totara_config(server, workdir, sources, followups_config(url))
+        run = _Demo(console, config)
+        totara_steps(run, console, server, workdir)
+        totara_followups_demo(console, server, config, run, late, url, goal_tasks)
     _summary(console, run.steps)
     if not all(step.ok for step in run.steps):
         raise click.exceptions.Exit(1)

@@ -26,7 +26,7 @@ def _has_perform_goals(site: SandboxServer) -> bool:
     return "perform_goal_create_goal" in totara.operations
 
 
-def totara_config(site: SandboxServer, workdir: Path, sources: Path) -> Path:
+def totara_config(site: SandboxServer, workdir: Path, sources: Path, extra: str = "") -> Path:
     """The demo's config for a Totara site (secrets only in the environment); goals are on
     where the release has perform goals."""
     totara: TotaraSite = site.app.extensions["sandbox.totara"]
@@ -43,7 +43,7 @@ def totara_config(site: SandboxServer, workdir: Path, sources: Path) -> Path:
         f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n"
         f"totara:\n  hr_import_dir: {folder}\n"
         f"goals:\n  files: [{GOALS.resolve()}]\n"
-        f"features:\n  skills_map: false\n  goals: {goals}\n  followups: false\n",
+        f"features:\n  skills_map: false\n  goals: {goals}\n  followups: true\n{extra}",
         encoding="utf-8")
     return config
 

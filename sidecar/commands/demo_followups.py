@@ -15,7 +15,8 @@ import os
 import re
 import textwrap
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -80,13 +81,22 @@ def followups_demo(console: Console, site: SandboxServer, config: Path,
     secrets = {"SIDECAR_WEBHOOKS__SIDECAR__SECRETS": WEBHOOK_SECRET,
                "SIDECAR_FOLLOWUPS__COACH__TOKEN": coach_token,
                "SIDECAR_FOLLOWUPS__LINK_SECRET": LINK_SECRET}
-    before = {name: os.environ.get(name) for name in secrets}
-    os.environ.update(secrets)
     try:
-        _steps(console, site, config, steps, late, url)
+        with environment(secrets):
+            _steps(console, site, config, steps, late, url)
     finally:
         http.shutdown()
         thread.join(timeout=10)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (the secrets an admin would export); restore them after."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
         for name, value in before.items():
             if value is None:
                 os.environ.pop(name, None)

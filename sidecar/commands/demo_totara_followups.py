@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from sidecar.commands.demo_followups import (
     _sandbox_post,
     _sequence_of,
     _show_message,
+    environment,
 )
 from webhooks.clock import ManualClock
 
@@ -59,18 +59,12 @@ def demo_service(site: SandboxServer, goal_tasks: bool) -> Iterator[tuple[_LateA
     if not goal_tasks:  # messages need the coach's own token (Manage tokens)
         secrets["SIDECAR_FOLLOWUPS__COACH__TOKEN"] = _sandbox_post(
             site, "/_sandbox/tokens", {"userid": 2})["token"]
-    before = {name: os.environ.get(name) for name in secrets}
-    os.environ.update(secrets)
     try:
-        yield late, f"http://127.0.0.1:{http.server_port}"
+        with environment(secrets):
+            yield late, f"http://127.0.0.1:{http.server_port}"
     finally:
         http.shutdown()
         thread.join(timeout=10)
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def followups_config(url: str) -> str:

@@ -10,7 +10,6 @@ up by idnumber and adopted instead of created twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
@@ -144,6 +143,8 @@ class StagedApplier(Generic[C, L]):
     """
 
     run_kind: ClassVar[str] = RUN_KIND
+    #: Seconds the journal waits after an outcome for others to share its transaction.
+    journal_gather: ClassVar[float] = 0.005
     handlers: ClassVar[Mapping[type[Op], Callable[[Any, Any, Any], StepOutcome]]] = {}
 
     def __init__(self, client: L, sessions: sessionmaker[Session], site: str,
@@ -201,9 +202,10 @@ class StagedApplier(Generic[C, L]):
     def _run_stage(self, stage: list[Op], ids: C, result: ApplyResult) -> None:
         """Run a stage's steps in parallel lanes; each lane runs its steps in order.
 
-        Outcomes are journaled by this thread as they arrive: whatever has landed since the
-        last commit goes in one transaction, so a step is on record moments after Moodle
-        answered, without one commit per step starving the lanes of CPU.
+        Outcomes are journaled by this thread as they arrive: whatever lands within
+        :attr:`journal_gather` seconds of the first one goes in one transaction, so a step is
+        on record moments after Moodle answered, without a commit per step taking the
+        interpreter from the lanes (at 8 lanes and 20 ms a call, outcomes arrive ~2.5 ms apart).
         """
         lanes: dict[tuple[str, ...], list[Op]] = {}
         for op in stage:
@@ -214,10 +216,7 @@ class StagedApplier(Generic[C, L]):
             futures = [pool.submit(self._run_lane, lane, ids, arrived) for lane in lanes.values()]
             running = len(futures)
             while running:
-                batch = [arrived.get()]
-                with contextlib.suppress(queue.Empty):
-                    while True:
-                        batch.append(arrived.get_nowait())
+                batch = self._gather(arrived, running)
                 landed = [outcome for outcome in batch if outcome is not None]
                 running -= len(batch) - len(landed)
                 if landed:
@@ -228,6 +227,23 @@ class StagedApplier(Generic[C, L]):
                             self.progress(outcome.op, outcome.status)
         for future in futures:
             future.result()  # a bug in a handler surfaces here, after the journal is written
+
+    def _gather(self, arrived: queue.Queue[StepOutcome | None],
+                running: int) -> list[StepOutcome | None]:
+        """The next outcome and whatever follows within :attr:`journal_gather` seconds (or
+        until every running lane has said it is finished: ``None``)."""
+        batch = [arrived.get()]
+        deadline = time.monotonic() + self.journal_gather
+        ended = batch.count(None)
+        while ended < running:
+            wait = deadline - time.monotonic()
+            try:
+                outcome = arrived.get(timeout=wait) if wait > 0 else arrived.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(outcome)
+            ended += outcome is None
+        return batch
 
     def _run_lane(self, lane: list[Op], ids: C,
                   arrived: queue.Queue[StepOutcome | None]) -> None:

@@ -13,9 +13,9 @@ every minute records nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -39,6 +39,7 @@ from webhooks.intake import take_completions
 from webhooks.policy import FollowupError
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 INTAKE_JOB = "followup-intake"
 DISPATCH_JOB = "followup-dispatch"
@@ -61,38 +62,38 @@ def run_followup_intake(settings: Settings, engine: Engine, clock: Clock | None 
     Never raises for an LMS, plans file or store failure: it is logged and recorded.
     """
     clock = clock or SystemClock()
-    with store.advisory_lock(engine, f"{INTAKE_JOB}:{settings.lms.url}",
-                             ttl=LOCK_TTL) as acquired:
-        if not acquired:
-            log.info("follow-up intake skipped: another worker or instance is running it")
-            return "busy"
-        started = ignored = failed = 0
-        try:
-            client, policy, rules = lms_client(settings), policy_for(settings), \
-                rules_for(settings)
-            for _ in range(MAX_INTAKE_BATCHES):
-                report = take_completions(engine, inbox,  # type: ignore[arg-type]
-                                          client, policy, rules, clock, limit=INTAKE_BATCH,
-                                          competencies=has_course_competencies(settings))
-                started, ignored, failed = (started + report.started, ignored + report.ignored,
-                                            failed + report.failed)
-                if report.started + report.ignored + report.failed < INTAKE_BATCH:
-                    break
-        except (FollowupError, LmsError, SQLAlchemyError) as exc:
-            log.error("follow-up intake failed: %s", exc)
-            _record(engine, settings, INTAKE_KIND, "failed",
-                    {"started": started, "ignored": ignored, "failed": failed}, str(exc))
-            return "failed"
-    summary = {"started": started, "ignored": ignored, "failed": failed}
-    if not any(summary.values()):
+    counts = {"started": 0, "ignored": 0, "failed": 0}
+    taken = _locked(engine, settings, INTAKE_JOB, INTAKE_KIND, "follow-up intake",
+                    lambda: _take_all(settings, engine, clock, counts), counts)
+    if isinstance(taken, str):
+        return taken
+    started, ignored, failed = counts["started"], counts["ignored"], counts["failed"]
+    if not any(counts.values()):
         return "idle"
     log.info("follow-up intake: %d sequence(s) started, %d completion(s) without a plan, "
              "%d failed", started, ignored, failed)
     status = "partial" if failed and (started or ignored) else "failed" if failed else \
         "succeeded"
-    _record(engine, settings, INTAKE_KIND, status, summary,
-            f"{failed} completion(s) could not be looked up in the LMS" if failed else None)
-    return "failed" if failed else "succeeded"
+    return _finish(engine, settings, INTAKE_KIND, status, dict(counts),
+                   f"{failed} completion(s) could not be looked up in the LMS" if failed
+                   else None)
+
+
+def _take_all(settings: Settings, engine: Engine, clock: Clock,
+              counts: dict[str, int]) -> dict[str, int]:
+    """Take the inbox's completions batch by batch, adding to ``counts`` as each lands (so a
+    failure half-way is recorded with what was taken); returns ``counts``."""
+    client, policy, rules = lms_client(settings), policy_for(settings), rules_for(settings)
+    for _ in range(MAX_INTAKE_BATCHES):
+        report = take_completions(engine, inbox,  # type: ignore[arg-type]
+                                  client, policy, rules, clock, limit=INTAKE_BATCH,
+                                  competencies=has_course_competencies(settings))
+        counts["started"] += report.started
+        counts["ignored"] += report.ignored
+        counts["failed"] += report.failed
+        if report.started + report.ignored + report.failed < INTAKE_BATCH:
+            break
+    return counts
 
 
 def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | None = None) -> str:
@@ -103,17 +104,10 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
     what the LMS refused is kept on each task (``sidecar followups show``).
     """
     clock = clock or SystemClock()
-    with store.advisory_lock(engine, f"{DISPATCH_JOB}:{settings.lms.url}",
-                             ttl=LOCK_TTL) as acquired:
-        if not acquired:
-            log.info("follow-up dispatch skipped: another worker or instance is running it")
-            return "busy"
-        try:
-            report = dispatcher_for(settings, engine, clock).run()
-        except (FollowupError, LmsError, SQLAlchemyError) as exc:
-            log.error("follow-up dispatch failed: %s", exc)
-            _record(engine, settings, DISPATCH_KIND, "failed", {}, str(exc))
-            return "failed"
+    report = _locked(engine, settings, DISPATCH_JOB, DISPATCH_KIND, "follow-up dispatch",
+                     lambda: dispatcher_for(settings, engine, clock).run())
+    if isinstance(report, str):
+        return report
     summary = report.as_dict()
     errors = list(report.errors)
     del summary["errors"]
@@ -126,10 +120,9 @@ def run_followup_dispatch(settings: Settings, engine: Engine, clock: Clock | Non
             report.stopped, report.failed, len(errors))
     status = ("partial" if report.sent or report.reconciled else "failed") if trouble else \
         "succeeded"
-    _record(engine, settings, DISPATCH_KIND, status, summary,
-            "; ".join(errors)[:2000] or (f"the LMS refused {report.failed} task(s)"
-                                         if report.failed else None))
-    return "failed" if trouble else "succeeded"
+    return _finish(engine, settings, DISPATCH_KIND, status, summary,
+                   "; ".join(errors)[:2000] or (f"the LMS refused {report.failed} task(s)"
+                                                if report.failed else None))
 
 
 def run_followup_progress(settings: Settings, engine: Engine, clock: Clock | None = None) -> str:
@@ -139,25 +132,42 @@ def run_followup_progress(settings: Settings, engine: Engine, clock: Clock | Non
     Never raises for an LMS, settings or store failure: it is logged and recorded.
     """
     clock = clock or SystemClock()
-    with store.advisory_lock(engine, f"{PROGRESS_JOB}:{settings.lms.url}",
-                             ttl=LOCK_TTL) as acquired:
-        if not acquired:
-            log.info("follow-up progress skipped: another worker or instance is running it")
-            return "busy"
-        try:
-            report = progress_for(settings, engine, clock)
-        except (FollowupError, LmsError, SQLAlchemyError) as exc:
-            log.error("follow-up progress failed: %s", exc)
-            _record(engine, settings, PROGRESS_KIND, "failed", {}, str(exc))
-            return "failed"
+    report = _locked(engine, settings, PROGRESS_JOB, PROGRESS_KIND, "follow-up progress",
+                     lambda: progress_for(settings, engine, clock))
+    if isinstance(report, str):
+        return report
     if not report.done and not report.errors:
         return "idle"
     summary = report.as_dict()
     del summary["errors"]
     status = ("partial" if report.done else "failed") if report.errors else "succeeded"
-    _record(engine, settings, PROGRESS_KIND, status, summary,
-            "; ".join(report.errors)[:2000] or None)
-    return "failed" if report.errors else "succeeded"
+    return _finish(engine, settings, PROGRESS_KIND, status, summary,
+                   "; ".join(report.errors)[:2000] or None)
+
+
+def _locked(engine: Engine, settings: Settings, job: str, kind: str, name: str,
+            work: Callable[[], R], failed: Mapping[str, Any] | None = None,
+            ) -> R | Literal["busy", "failed"]:
+    """Run ``work`` under the job's database lock and return what it returns; "busy" when
+    another worker or instance holds the lock, "failed" when ``work`` raised (logged, and
+    recorded as a ``kind`` run with ``failed`` as its summary, inside the lock)."""
+    with store.advisory_lock(engine, f"{job}:{settings.lms.url}", ttl=LOCK_TTL) as acquired:
+        if not acquired:
+            log.info("%s skipped: another worker or instance is running it", name)
+            return "busy"
+        try:
+            return work()
+        except (FollowupError, LmsError, SQLAlchemyError) as exc:
+            log.error("%s failed: %s", name, exc)
+            _record(engine, settings, kind, "failed", dict(failed or {}), str(exc))
+            return "failed"
+
+
+def _finish(engine: Engine, settings: Settings, kind: str, status: str,
+            summary: Mapping[str, Any], error: str | None) -> str:
+    """Record a run that did something; "succeeded" when ``status`` says so, else "failed"."""
+    _record(engine, settings, kind, status, summary, error)
+    return "succeeded" if status == "succeeded" else "failed"
 
 
 def _record(engine: Engine, settings: Settings, kind: str, status: str,

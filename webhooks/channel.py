@@ -15,11 +15,31 @@ answer was lost can be found in the LMS before anything is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from webhooks.claim import Claimed
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+D = TypeVar("D", bound="Delivered")
+
+
+class Delivered(Protocol):
+    """Something a delivery made in the LMS (a message, a goal task): the LMS's id of it."""
+
+    @property
+    def id(self) -> int: ...
+
+
+def grouped(tasks: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+    """``tasks`` by ``key`` (one LMS call per group), groups and tasks in their first order."""
+    groups: dict[K, list[T]] = defaultdict(list)
+    for task in tasks:
+        groups[key(task)].append(task)
+    return groups
 
 
 def reference(task: Claimed | SentPractice) -> str:
@@ -53,6 +73,17 @@ class Lookup:
     found: dict[int, int] = field(default_factory=dict)
     missing: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
+
+    def match(self, tasks: Sequence[Claimed], delivered: Sequence[D],
+              carries: Callable[[D, Claimed], bool]) -> None:
+        """Each of ``tasks`` is ``found`` (the first of ``delivered`` that ``carries`` it) or
+        ``missing``: what one look-up in the LMS answered for them."""
+        for task in tasks:
+            hit = next((item for item in delivered if carries(item, task)), None)
+            if hit is None:
+                self.missing.append(task.id)
+            else:
+                self.found[task.id] = hit.id
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ and ``target_type: "date"``.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from threading import Lock
-from typing import TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -31,7 +29,7 @@ import store
 from connector.errors import LmsConnectionError, LmsError, MutationFailedError
 from connector.totara.client import TotaraClient
 from store.models import FollowupSequence
-from webhooks.channel import Deliveries, Lookup, Progress, SentPractice, reference
+from webhooks.channel import Deliveries, Lookup, Progress, SentPractice, grouped, reference
 from webhooks.claim import Claimed
 from webhooks.clock import Clock
 
@@ -40,7 +38,6 @@ log = logging.getLogger(__name__)
 ID_NUMBER_PREFIX = "lms-sidecar-practice"
 GOAL_DURATION = timedelta(days=365)
 Task = Claimed | SentPractice
-T = TypeVar("T", Claimed, SentPractice)
 
 
 def goal_id_number(task: Task) -> str:
@@ -83,7 +80,7 @@ class GoalTaskChannel:
         A lost answer makes the task doubtful; ``success: false`` refuses it for good;
         any other fault holds it (nothing was created)."""
         outcome = Deliveries()
-        for goal_number, group in _by_goal(tasks).items():
+        for goal_number, group in grouped(tasks, goal_id_number).items():
             try:
                 goal_id = self._goal(group[0], goal_number, create=True)
             except LmsConnectionError as exc:  # the goal may exist now: look the tasks up
@@ -122,7 +119,7 @@ class GoalTaskChannel:
         """Search each practice goal's tasks for the tasks' references (one
         ``perform_goal_get_goal_tasks`` call per goal, one goal look-up per learner)."""
         lookup = Lookup()
-        for goal_number, group in _by_goal(tasks).items():
+        for goal_number, group in grouped(tasks, goal_id_number).items():
             try:
                 goal_id = self._goal(group[0], goal_number, create=False)
                 made = self.client.goal_tasks(goal_id) if goal_id is not None else []
@@ -131,12 +128,7 @@ class GoalTaskChannel:
                             group[0].learner_id, exc)
                 lookup.unknown.extend(t.id for t in group)
                 continue
-            for task in group:
-                hit = next((m for m in made if carries(m.description, task)), None)
-                if hit is None:
-                    lookup.missing.append(task.id)
-                else:
-                    lookup.found[task.id] = hit.id
+            lookup.match(group, made, lambda item, task: carries(item.description, task))
         return lookup
 
     def after_delivery(self, tasks: Sequence[Claimed]) -> None:
@@ -146,7 +138,7 @@ class GoalTaskChannel:
         """The tasks whose goal task the learner ticked (``completed``); one goal look-up per
         learner and one ``perform_goal_get_goal_tasks`` call per goal."""
         found = Progress()
-        for goal_number, group in _by_goal(tasks).items():
+        for goal_number, group in grouped(tasks, goal_id_number).items():
             try:
                 goal_id = self._goal(group[0], goal_number, create=False)
                 made = {m.id: m for m in self.client.goal_tasks(goal_id)} \
@@ -212,13 +204,6 @@ class GoalTaskChannel:
         if row is None:
             return "your course"
         return row.competency_name or row.course_name or "your course"
-
-
-def _by_goal(tasks: Sequence[T]) -> dict[str, list[T]]:
-    groups: dict[str, list[T]] = defaultdict(list)
-    for task in tasks:
-        groups[goal_id_number(task)].append(task)
-    return groups
 
 
 def _text(exc: LmsError) -> str:

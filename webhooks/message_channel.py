@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from connector.errors import LmsConnectionError, LmsError
 from connector.moodle import endpoints as ep
+from connector.moodle import models as m
 from connector.moodle.client import MoodleClient
-from webhooks.channel import Deliveries, Lookup, Progress, SentPractice, reference
+from webhooks.channel import Deliveries, Lookup, Progress, SentPractice, grouped, reference
 from webhooks.claim import Claimed
 from webhooks.clock import Clock
 
@@ -77,11 +77,8 @@ class MessageChannel:
 
     def find_delivered(self, tasks: Sequence[Claimed]) -> Lookup:
         """Search the coach's sent messages, one call per learner, for each task's reference."""
-        by_learner: dict[int, list[Claimed]] = defaultdict(list)
-        for task in tasks:
-            by_learner[task.learner_id].append(task)
         lookup = Lookup()
-        for learner, group in by_learner.items():
+        for learner, group in grouped(tasks, lambda task: task.learner_id).items():
             try:
                 messages = self.client.messages_sent(self.sender_id, learner)
             except LmsError as exc:
@@ -89,14 +86,7 @@ class MessageChannel:
                             learner, exc)
                 lookup.unknown.extend(t.id for t in group)
                 continue
-            for task in group:
-                marker = f"{reference(task)}<"
-                hit = next((m for m in messages
-                            if marker in m.fullmessagehtml + m.text + m.smallmessage), None)
-                if hit is None:
-                    lookup.missing.append(task.id)
-                else:
-                    lookup.found[task.id] = hit.id
+            lookup.match(group, messages, _carries)
         return lookup
 
     def after_delivery(self, tasks: Sequence[Claimed]) -> None:
@@ -116,3 +106,8 @@ class MessageChannel:
     def progress(self, tasks: Sequence[SentPractice]) -> Progress:
         """Messages have no progress: the learner answers through the link only."""
         return Progress()
+
+
+def _carries(message: m.Message, task: Claimed) -> bool:
+    """Whether a sent message carries ``task``'s reference (followed by its closing tag)."""
+    return f"{reference(task)}<" in message.fullmessagehtml + message.text + message.smallmessage

@@ -4,6 +4,8 @@ A fingerprint has three parts, ``F<fields>.C<competencies>.S<status>``: a digest
 name, description and due date as Moodle stores them, a digest of its competency ids, and
 ``o`` (open: draft, active, in review) or ``c`` (complete). The store keeps the fingerprint of
 what lms-sidecar last wrote; a part that differs from Moodle now was changed by hand.
+Totara's goals keep the same kind of fingerprint (:class:`sync.goals.totara_ops.Print`) made
+with the same two helpers, :func:`digest` and :func:`print_parts`.
 """
 
 from __future__ import annotations
@@ -61,16 +63,26 @@ def status_part(status: int) -> str:
     return "c" if status == COMPLETE else "o"
 
 
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:12]
+def digest(value: object, size: int = 12) -> str:
+    """The first ``size`` hex digits of the SHA-256 of ``value`` as JSON."""
+    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:size]
+
+
+def print_parts(text: str | None, letters: str) -> list[str] | None:
+    """The parts of a stored fingerprint ``<letter><part>.…`` without their letters; None
+    when there is none or its letters are not ``letters`` (it is not this kind's)."""
+    parts = (text or "").split(".")
+    if len(parts) != len(letters) or not all(parts) or [p[0] for p in parts] != list(letters):
+        return None
+    return [part[1:] for part in parts]
 
 
 def fields_part(fields: Fields) -> str:
-    return _digest(fields.canonical())
+    return digest(fields.canonical())
 
 
 def competencies_part(ids: Iterable[int]) -> str:
-    return _digest(sorted(set(ids)))
+    return digest(sorted(set(ids)))
 
 
 @dataclass(frozen=True)
@@ -85,10 +97,8 @@ class Fingerprint:
     @classmethod
     def parse(cls, text: str | None) -> Fingerprint | None:
         """The stored fingerprint, None when there is none or it is not one of ours."""
-        parts = (text or "").split(".")
-        if len(parts) != 3 or not all(parts) or [p[0] for p in parts] != ["F", "C", "S"]:
-            return None
-        return cls(parts[0][1:], parts[1][1:], parts[2][1:])
+        parts = print_parts(text, "FCS")
+        return cls(*parts) if parts else None
 
     @classmethod
     def of(cls, fields: Fields, competency_ids: Iterable[int], status: int) -> Fingerprint:

@@ -10,10 +10,15 @@ change in the export.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sync.plan import Change, Op, register_op
+
+if TYPE_CHECKING:
+    from sync.goals.actual import Stored
+    from sync.goals.model import Goal
 
 STAGE_GOALS = 0  # one stage: each goal's steps run in order in its own lane
 PLAN_KIND = "goal_plan"  # lms_objects rows: external_id "<goal id>@<Moodle user id>"
@@ -125,6 +130,27 @@ class GoalNote(GoalOp):
 
     kind: ClassVar[str] = "goal_note"
     writes: ClassVar[bool] = False
+
+
+class _Person(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def orphan_notes(goals: Sequence[Goal], employees: Mapping[str, _Person],
+                 stored: Mapping[str, Stored], left: str) -> list[Op]:
+    """A note for each goal lms-sidecar put into the LMS (``stored``, by :func:`plan_key`)
+    that the export no longer has for that employee: reported, and ``left`` (what happens
+    to it, "plan left in Moodle"), never deleted."""
+    present = {plan_key(g.goal_id, employees[g.employee].id) for g in goals}
+    ops: list[Op] = []
+    for key, record in sorted(stored.items()):
+        if key not in present:
+            goal_id, _, user_id = key.rpartition("@")
+            ops.append(GoalNote(goal_id, f"@{user_id}", reason="no longer in the export for "
+                                f"this employee: {left}", user_id=int(user_id),
+                                lms_id=record.plan_id))
+    return ops
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ names (only for employees in the export).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +26,7 @@ from sync.goals.compare import (
     Fields,
     Fingerprint,
     competencies_part,
+    digest,
     effective_due,
     fields_part,
     goal_fields,
@@ -50,6 +49,7 @@ from sync.goals.ops import (
     ReopenPlan,
     SetManagerRoles,
     UpdatePlan,
+    orphan_notes,
     plan_key,
 )
 from sync.plan import Change, Op, Plan
@@ -78,7 +78,7 @@ def plan_goals(goals: Sequence[Goal], actual: GoalsActual, *, site: str,
     ops: list[Op] = []
     for goal in goals:
         ops.extend(_GoalPlanner(goal, actual, options).ops())
-    ops.extend(_orphans(goals, actual))
+    ops.extend(orphan_notes(goals, actual.employees, actual.stored, "plan left in Moodle"))
     ops.extend(manager_ops(goals, actual, options))
     return Plan(site=site, ops=tuple(ops), basis=basis(goals, actual), sources=sources)
 
@@ -93,13 +93,9 @@ def basis(goals: Sequence[Goal], actual: GoalsActual) -> dict[str, str]:
         if plan is not None:
             state = [plan.id, plan_fields(plan).canonical(), plan.status,
                      actual.competency_ids(plan.id)]
-        result[goal.goal_id] = _digest([user.id, state])
-    result["(manager roles)"] = _digest(sorted(actual.stored_roles))
+        result[goal.goal_id] = digest([user.id, state], 16)
+    result["(manager roles)"] = digest(sorted(actual.stored_roles), 16)
     return result
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
 
 
 def _date(timestamp: int) -> str:
@@ -288,19 +284,6 @@ class _GoalPlanner:
 
     def _names(self, ids: Sequence[int]) -> str:
         return ", ".join(sorted(self._name(i) for i in ids)) or "(none)"
-
-
-def _orphans(goals: Sequence[Goal], actual: GoalsActual) -> list[Op]:
-    """Plans lms-sidecar made whose goal is no longer in the export: reported, left."""
-    present = {plan_key(g.goal_id, actual.employees[g.employee].id) for g in goals}
-    ops: list[Op] = []
-    for key, stored in sorted(actual.stored.items()):
-        if key not in present:
-            goal_id, _, user_id = key.rpartition("@")
-            ops.append(GoalNote(goal_id, f"@{user_id}", reason="no longer in the export for this "
-                                "employee: plan left in Moodle", user_id=int(user_id),
-                                lms_id=stored.plan_id))
-    return ops
 
 
 def manager_ops(goals: Sequence[Goal], actual: GoalsActual,

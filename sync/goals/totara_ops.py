@@ -15,14 +15,13 @@ get ``target_value`` 100 and start at ``current_value`` 0, which the employee mo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from connector.totara import models as tm
+from sync.goals.compare import digest, print_parts
 from sync.goals.model import Goal, GoalStatus
 from sync.goals.ops import GoalOp
 from sync.plan import Change, register_op
@@ -78,7 +77,7 @@ class GoalFields:
                 for index, name in enumerate(FIELDS) if mine[index] != theirs[index]]
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.canonical()).encode()).hexdigest()[:12]
+        return digest(self.canonical())
 
 
 def wanted_fields(goal: Goal, timezone: str) -> GoalFields:
@@ -108,10 +107,8 @@ class Print:
     @classmethod
     def parse(cls, text: str | None) -> Print | None:
         """The stored fingerprint, None when there is none or it is not a Totara goal's."""
-        parts = (text or "").split(".")
-        if len(parts) != 2 or not all(parts) or [p[0] for p in parts] != ["F", "S"]:
-            return None
-        return cls(parts[0][1:], parts[1][1:])
+        parts = print_parts(text, "FS")
+        return cls(*parts) if parts else None
 
     @classmethod
     def of(cls, goal: tm.Goal) -> Print:

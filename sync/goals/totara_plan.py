@@ -12,8 +12,6 @@ gone from the export are reported and left, as on Moodle; withdrawn goals follow
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,8 +24,9 @@ from connector.totara import models as tm
 from connector.totara.client import TotaraClient
 from sync.errors import PlanError, SourceError, SourceProblem
 from sync.goals.actual import Stored
+from sync.goals.compare import digest
 from sync.goals.model import Goal, GoalStatus
-from sync.goals.ops import GoalNote, GoalOp, PlanDrift, plan_key
+from sync.goals.ops import GoalNote, GoalOp, PlanDrift, orphan_notes, plan_key
 from sync.goals.planner import GoalOptions
 from sync.goals.totara_ops import (
     COMPLETED,
@@ -129,8 +128,7 @@ def basis(goals: Sequence[Goal], actual: TotaraActual) -> dict[str, str]:
     for goal in goals:
         held = actual.goal(goal)
         state = None if held is None else [held.id, held_fields(held).canonical(), held.status]
-        raw = json.dumps([actual.employees[goal.employee].id, state], default=str)
-        result[goal.goal_id] = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        result[goal.goal_id] = digest([actual.employees[goal.employee].id, state], 16)
     return result
 
 
@@ -143,7 +141,7 @@ def plan_totara_goals(goals: Sequence[Goal], actual: TotaraActual, *, site: str,
         ops.append(GoalNote("(export)", "", reason=CARRIED_NOT))
     for goal in goals:
         ops.extend(_GoalPlanner(goal, actual, options, timezone).ops())
-    ops.extend(_orphans(goals, actual))
+    ops.extend(orphan_notes(goals, actual.employees, actual.stored, "goal left in Totara"))
     return Plan(site=site, ops=tuple(ops), basis=basis(goals, actual), sources=sources)
 
 
@@ -230,16 +228,3 @@ class _GoalPlanner:
                                                    "--force)" if forced else ""),
                                changes=tuple(changes), fingerprint=str(printed)))
         return ops
-
-
-def _orphans(goals: Sequence[Goal], actual: TotaraActual) -> list[Op]:
-    """Goals lms-sidecar made whose goal is no longer in the export: reported, left."""
-    present = {plan_key(g.goal_id, actual.employees[g.employee].id) for g in goals}
-    ops: list[Op] = []
-    for key, stored in sorted(actual.stored.items()):
-        if key not in present:
-            goal_id, _, user_id = key.rpartition("@")
-            ops.append(GoalNote(goal_id, f"@{user_id}", reason="no longer in the export for "
-                                "this employee: goal left in Totara", user_id=int(user_id),
-                                lms_id=stored.plan_id))
-    return ops

@@ -14,15 +14,17 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.orm import Session
+from typing_extensions import TypeVar as TypeVarWithDefault
 
 import store
 from connector import errors as e
 from connector.moodle import endpoints as ep
+from connector.moodle.client import MoodleClient
 from connector.moodle.text import same_name
-from sync.apply import StagedApplier, StepOutcome
+from sync.apply import LmsClient, StagedApplier, StepOutcome
 from sync.goals.ops import (
     PLAN_KIND,
     ROLE_KIND,
@@ -49,6 +51,35 @@ ROLE_REFUSED = (
     "the role lists 'User' under 'Context types where this role may be assigned' (Site "
     "administration > Users > Permissions > Define roles > edit the role), and that the "
     "token's user may assign it (Define roles > Allow role assignments)")
+C = TypeVar("C")
+L = TypeVarWithDefault("L", bound=LmsClient, default=MoodleClient)
+
+
+class GoalStepApplier(StagedApplier[C, L]):
+    """What every LMS's goals applier does alike: each goal's steps run in order in their own
+    lane, and the store learns the goal's LMS id and fingerprint (``object_kind`` rows keyed
+    by :attr:`GoalOp.key`) as each step lands, and forgets them when a ``deletes`` step does."""
+
+    run_kind = RUN_KIND
+    object_kind: ClassVar[str]
+    deletes: ClassVar[type[GoalOp]]
+
+    def lane(self, op: Op) -> tuple[str, ...]:
+        if isinstance(op, GoalOp):
+            return ("goal", op.goal_id)
+        return (op.op_id,)
+
+    def remember(self, session: Session, outcome: StepOutcome) -> None:
+        op = outcome.op
+        if outcome.status != "done" or not isinstance(op, GoalOp):
+            return
+        if isinstance(op, self.deletes):
+            store.forget_object(session, site=self.site, kind=self.object_kind,
+                                external_id=op.key)
+        elif outcome.lms_id:
+            store.remember_object(session, site=self.site, kind=self.object_kind,
+                                  external_id=op.key, lms_id=outcome.lms_id,
+                                  fingerprint=op.fingerprint or None)
 
 
 @dataclass
@@ -64,26 +95,17 @@ class GoalIds:
         return op.lms_id or self.plans[op.goal_id]
 
 
-class GoalApplier(StagedApplier[GoalIds]):
-    """Applies goals plans to one site, journaling into the store."""
+class GoalApplier(GoalStepApplier[GoalIds]):
+    """Applies goals plans to one site, journaling into the store; manager role batches
+    run in lanes of their own."""
 
-    run_kind = RUN_KIND
-
-    def lane(self, op: Op) -> tuple[str, ...]:
-        if isinstance(op, GoalOp):
-            return ("goal", op.goal_id)
-        return (op.op_id,)
+    object_kind = PLAN_KIND
+    deletes = DeletePlan
 
     def remember(self, session: Session, outcome: StepOutcome) -> None:
+        super().remember(session, outcome)
         op = outcome.op
-        if outcome.status != "done":
-            return
-        if isinstance(op, DeletePlan):
-            store.forget_object(session, site=self.site, kind=PLAN_KIND, external_id=op.key)
-        elif isinstance(op, GoalOp) and outcome.lms_id:
-            store.remember_object(session, site=self.site, kind=PLAN_KIND, external_id=op.key,
-                                  lms_id=outcome.lms_id, fingerprint=op.fingerprint or None)
-        elif isinstance(op, SetManagerRoles):
+        if outcome.status == "done" and isinstance(op, SetManagerRoles):
             for pair in op.pairs:
                 if op.assign:
                     store.remember_object(session, site=self.site, kind=ROLE_KIND,

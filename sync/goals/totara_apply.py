@@ -1,7 +1,8 @@
 """Carry out a Totara goals plan on the journaled, staged applier of :mod:`sync.apply`.
 
 Each goal's steps run in order in their own lane; every step is journaled and the store learns
-the goal's id and fingerprint as it lands. A create whose answer was lost (timeout, reset) is
+the goal's id and fingerprint as it lands (both as on Moodle, in
+:class:`sync.goals.apply.GoalStepApplier`). A create whose answer was lost (timeout, reset) is
 looked up among the employee's goals by its ``id_number`` first; only when it is not there is
 it sent once more, which cannot make a second goal because Totara refuses an id_number the
 employee's goals already use (and that refusal is answered by looking it up again).
@@ -12,13 +13,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
-import store
 from connector import errors as e
 from connector.totara.client import TotaraClient
-from sync.apply import StagedApplier, StepOutcome
-from sync.goals.ops import plan_key
+from sync.apply import StepOutcome
+from sync.goals.apply import GoalStepApplier
 from sync.goals.totara_ops import (
     GOAL_KIND,
     AdoptGoal,
@@ -27,9 +25,6 @@ from sync.goals.totara_ops import (
     TotaraGoalOp,
     UpdateGoal,
 )
-from sync.plan import Op
-
-RUN_KIND = "goals"
 
 
 @dataclass
@@ -48,26 +43,11 @@ class TotaraIds:
             self.goals[op.goal_id] = goal_id
 
 
-class TotaraGoalApplier(StagedApplier[TotaraIds, TotaraClient]):
+class TotaraGoalApplier(GoalStepApplier[TotaraIds, TotaraClient]):
     """Applies Totara goals plans to one site, journaling into the store."""
 
-    run_kind = RUN_KIND
-
-    def lane(self, op: Op) -> tuple[str, ...]:
-        if isinstance(op, TotaraGoalOp):
-            return ("goal", op.goal_id)
-        return (op.op_id,)
-
-    def remember(self, session: Session, outcome: StepOutcome) -> None:
-        op = outcome.op
-        if outcome.status != "done" or not isinstance(op, TotaraGoalOp):
-            return
-        key = plan_key(op.goal_id, op.user_id)
-        if isinstance(op, DeleteGoal):
-            store.forget_object(session, site=self.site, kind=GOAL_KIND, external_id=key)
-        elif outcome.lms_id:
-            store.remember_object(session, site=self.site, kind=GOAL_KIND, external_id=key,
-                                  lms_id=outcome.lms_id, fingerprint=op.fingerprint or None)
+    object_kind = GOAL_KIND
+    deletes = DeleteGoal
 
     def _lookup(self, op: TotaraGoalOp) -> int | None:
         """The id of the employee's goal with the op's id_number, if there is one."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -78,23 +79,28 @@ def summary(plan: Plan) -> str:
     return text + "."
 
 
+def goal_trees(ops: Iterable[GoalOp], line: Callable[[GoalOp], Text],
+               change: Callable[[Change], Text] = _change) -> list[Tree]:
+    """A tree per goal (per goal and employee for one gone from the export): its steps in
+    the order they run, as ``line`` shows them, each step's changes below it."""
+    trees: dict[str, Tree] = {}
+    for op in ops:
+        key = op.goal_id + (op.idnumber if op.idnumber.startswith("@") else "")
+        tree = trees.setdefault(key, Tree(Text.assemble(
+            "Goal ", (op.goal_id, "bold"), f"  {op.employee or 'user ' + str(op.user_id)}")))
+        node = tree.add(line(op))
+        for item in getattr(op, "changes", ()):
+            node.add(change(item))
+    return list(trees.values())
+
+
 def render(plan: Plan) -> RenderableType:
     """The plan as a tree per goal, steps in the order they run, then the manager roles."""
     if not plan.ops:
         return Text("No changes: Moodle matches the goal export.", style="green")
-    goals: dict[str, Tree] = {}
-    roles: list[Op] = []
-    for op in plan.ops:
-        if not isinstance(op, GoalOp):
-            roles.append(op)
-            continue
-        key = op.goal_id + (op.idnumber if op.idnumber.startswith("@") else "")
-        tree = goals.setdefault(key, Tree(Text.assemble(
-            "Goal ", (op.goal_id, "bold"), f"  {op.employee or 'user ' + str(op.user_id)}")))
-        node = tree.add(_line(op))
-        for change in getattr(op, "changes", ()):
-            node.add(_change(change))
-    parts: list[RenderableType] = list(goals.values())
+    roles: list[Op] = [op for op in plan.ops if not isinstance(op, GoalOp)]
+    parts: list[RenderableType] = [*goal_trees(
+        (op for op in plan.ops if isinstance(op, GoalOp)), _line)]
     if roles:
         tree = Tree(Text("Manager roles", style="bold"))
         for op in roles:

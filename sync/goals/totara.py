@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from rich.tree import Tree
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,9 +27,10 @@ from sync.goals.job import GoalSync
 from sync.goals.model import Goal
 from sync.goals.ops import GoalNote, GoalOp, PlanDrift, plan_key
 from sync.goals.planner import GoalOptions
+from sync.goals.render import goal_trees
 from sync.goals.report import GoalProgress, GoalReport
 from sync.goals.totara_apply import TotaraGoalApplier, TotaraIds
-from sync.goals.totara_ops import CreateGoal, TotaraGoalOp, UpdateGoal
+from sync.goals.totara_ops import CreateGoal, TotaraGoalOp
 from sync.goals.totara_plan import (
     PersonKey,
     TotaraActual,
@@ -155,19 +155,14 @@ def render(plan: Plan) -> RenderableType:
     """The plan as a tree per goal, steps in the order they run, then the summary."""
     if not plan.ops:
         return Text("No changes: Totara matches the goal export.", style="green")
-    trees: dict[str, Tree] = {}
+    goals: list[GoalOp] = []
     notes: list[Text] = []
     for op in plan.ops:
-        if not isinstance(op, GoalOp) or (not op.employee and not op.user_id):
+        if isinstance(op, GoalOp) and (op.employee or op.user_id):
+            goals.append(op)
+        else:
             notes.append(Text(f"? {op.reason}", style="dim"))
-            continue
-        key = op.goal_id + (op.idnumber if op.idnumber.startswith("@") else "")
-        tree = trees.setdefault(key, Tree(Text.assemble(
-            "Goal ", (op.goal_id, "bold"), f"  {op.employee or 'user ' + str(op.user_id)}")))
-        node = tree.add(_line(op))
-        for change in op.changes if isinstance(op, UpdateGoal | PlanDrift) else ():
-            node.add(_change(change))
-    return Group(*notes, *trees.values(), Text(summary(plan), style="bold"))
+    return Group(*notes, *goal_trees(goals, _line, _change), Text(summary(plan), style="bold"))
 
 
 def totara_goal_sync(client: TotaraClient, engine: Engine, site: str, files: Sequence[Path],

@@ -4,8 +4,6 @@ id_number and never made twice, re-runs that plan nothing and write nothing."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -16,24 +14,27 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 import responses
-from pydantic import SecretStr
 from sqlalchemy import Engine
 
 import store
 from connector.retry import RetryPolicy
 from connector.totara import models as tm
-from connector.totara.auth import ClientCredentials
-from connector.totara.client import TotaraClient
-from connector.totara.transport import TotaraTransport
 from sync.goals import Goal, GoalOptions, GoalStatus, GoalSync
 from sync.goals.actual import Stored
 from sync.goals.ops import GoalNote, PlanDrift, plan_key
 from sync.goals.totara import totara_goal_sync
 from sync.goals.totara_ops import Print, create_values, wanted_fields
 from sync.goals.totara_plan import TotaraActual, plan_totara_goals
+from tests.support import (
+    Reply,
+    fake_totara,
+    graphql_call,
+    graphql_reply,
+    migrated_store,
+    totara_client,
+)
 
 SITE = "https://totara.example.org"
-GRAPHQL = f"{SITE}/api/graphql.php"
 ZONE = "Europe/Berlin"
 DUE = int(datetime(2027, 6, 30, 23, 59, tzinfo=ZoneInfo(ZONE)).timestamp())
 START = int(datetime(2026, 1, 1, tzinfo=ZoneInfo(ZONE)).timestamp())
@@ -164,12 +165,8 @@ class FakeTotara:
         self.lose: dict[str, bool] = {}
         self.calls: list[str] = []
 
-    def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-        body = request.body
-        payload = json.loads(body.decode() if isinstance(body, bytes) else str(body))
-        match = re.search(r"\{\s*(\w+)", payload["query"])
-        assert match is not None
-        name, variables = match.group(1), payload["variables"]
+    def __call__(self, request: requests.PreparedRequest) -> Reply:
+        name, variables = graphql_call(request)
         self.calls.append(name)
         after = self.lose.pop(name, None)
         if after is False:
@@ -177,7 +174,7 @@ class FakeTotara:
         answer = getattr(self, name)(variables)
         if after:
             raise requests.ConnectionError("connection reset after the write")
-        return 200, {"Content-Type": "application/json"}, json.dumps({"data": {name: answer}})
+        return graphql_reply(name, answer)
 
     def core_user_users(self, variables: dict[str, Any]) -> dict[str, Any]:
         return {"items": self.users, "total": len(self.users), "next_cursor": ""}
@@ -210,23 +207,18 @@ class FakeTotara:
 def fake() -> Iterator[FakeTotara]:
     fake = FakeTotara()
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.POST, f"{SITE}/totara/oauth2/token.php",
-                 json={"token_type": "Bearer", "expires_in": 3600, "access_token": "t0k3n"})
-        rsps.add_callback(responses.POST, GRAPHQL, callback=fake)
+        fake_totara(rsps, SITE, fake)
         yield fake
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = store.create_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    store.migrate(engine)
-    yield engine
-    engine.dispose()
+    with migrated_store(tmp_path) as engine:
+        yield engine
 
 
 def sync_for(engine: Engine, export: Path) -> GoalSync:
-    auth = ClientCredentials("sidecar", SecretStr("client-secret-value"))
-    client = TotaraClient(TotaraTransport(SITE, auth, retry=RetryPolicy(attempts=1)))
+    client = totara_client(SITE, RetryPolicy(attempts=1))
     return totara_goal_sync(client, engine, SITE, (export,), timezone=ZONE)
 
 

@@ -6,7 +6,6 @@ ticks read as progress)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +22,16 @@ import store
 from connector.moodle.client import MoodleClient
 from connector.moodle.transport import MoodleTransport, StaticToken
 from connector.retry import RetryPolicy
-from connector.totara.auth import ClientCredentials
-from connector.totara.client import TotaraClient
-from connector.totara.transport import TotaraTransport
 from store.models import FollowupSequence
 from tests.conftest import exchange
+from tests.support import (
+    Reply,
+    fake_totara,
+    graphql_call,
+    graphql_reply,
+    migrated_store,
+    totara_client,
+)
 from webhooks.channel import SentPractice
 from webhooks.claim import Claimed
 from webhooks.clock import ManualClock
@@ -37,7 +41,6 @@ from webhooks.message_channel import MessageChannel
 MOODLE = "https://moodle.example.org"
 REST = f"{MOODLE}/webservice/rest/server.php"
 TOTARA = "https://totara.example.org"
-GRAPHQL = f"{TOTARA}/api/graphql.php"
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 NO_RETRY = RetryPolicy(attempts=1, backoff=0, max_backoff=0, jitter=lambda base: 0)
 
@@ -139,17 +142,14 @@ class FakeTotara:
         self.operations: list[str] = []
         self.stale_reads = 0  # user_goals answers this many times as if no goal existed yet
 
-    def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-        body = request.body
-        payload = json.loads(body.decode() if isinstance(body, bytes) else str(body))
-        match = re.search(r"\{\s*(\w+)", payload["query"])
-        assert match is not None
-        name, data = match.group(1), payload["variables"]["input"]
+    def __call__(self, request: requests.PreparedRequest) -> Reply:
+        name, variables = graphql_call(request)
+        data = variables["input"]
         self.operations.append(name)
         answer = getattr(self, name)(data)
         if name in self.lose:
             raise requests.ConnectionError("connection reset after the write")
-        return 200, {"Content-Type": "application/json"}, json.dumps({"data": {name: answer}})
+        return graphql_reply(name, answer)
 
     def perform_goal_user_goals(self, data: dict[str, Any]) -> dict[str, Any]:
         user = data["filters"]["user"]["id"]
@@ -180,32 +180,26 @@ class FakeTotara:
 @pytest.fixture
 def fake(rsps) -> FakeTotara:
     fake = FakeTotara()
-    rsps.add(responses.POST, f"{TOTARA}/totara/oauth2/token.php",
-             json={"token_type": "Bearer", "expires_in": 3600, "access_token": "t0k3n"})
-    rsps.add_callback(responses.POST, GRAPHQL, callback=fake)
+    fake_totara(rsps, TOTARA, fake)
     return fake
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = store.create_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    store.migrate(engine)
-    with store.session_scope(store.session_factory(engine)) as session:
-        session.add(FollowupSequence(
-            id=1, site=TOTARA, learner_id=55, learner_name="Amélie Dubois",
-            learner_firstname="Amélie", course_id=8, course_shortname="COMM-101",
-            course_name="Giving feedback", competency_name="", plan_id="p", state="active",
-            completed_at=NOW, card=None))
-    yield engine
-    engine.dispose()
+    with migrated_store(tmp_path) as engine:
+        with store.session_scope(store.session_factory(engine)) as session:
+            session.add(FollowupSequence(
+                id=1, site=TOTARA, learner_id=55, learner_name="Amélie Dubois",
+                learner_firstname="Amélie", course_id=8, course_shortname="COMM-101",
+                course_name="Giving feedback", competency_name="", plan_id="p",
+                state="active", completed_at=NOW, card=None))
+        yield engine
 
 
 @pytest.fixture
 def goal_channel(engine: Engine) -> Callable[[], GoalTaskChannel]:
     def make() -> GoalTaskChannel:
-        auth = ClientCredentials("sidecar", SecretStr("client-secret-value"))
-        client = TotaraClient(TotaraTransport(TOTARA, auth, retry=NO_RETRY))
-        return GoalTaskChannel(client, engine, link, ManualClock(NOW))
+        return GoalTaskChannel(totara_client(TOTARA, NO_RETRY), engine, link, ManualClock(NOW))
     return make
 
 

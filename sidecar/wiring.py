@@ -7,6 +7,7 @@ root reads settings or environment variables itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import requests
 from sqlalchemy import Engine
@@ -19,14 +20,30 @@ from connector.moodle.transport import LoginToken, MoodleTransport, StaticToken
 from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 from sidecar.metrics import observe_call
+from sidecar.totara_wiring import build_legacy_client
 from skills_map.errors import SkillsMapError
 from skills_map.job import SkillsMap
+from skills_map.linkset_job import LinkSetMap
+from skills_map.namepath import ExportedCompetency
 from skills_map.review import SuggestOptions
+from skills_map.totara_links import TotaraCourseLinks
+from sync.apply import Applied, Progress
 from sync.errors import SyncError
 from sync.hrimport import HrImportSync
 from sync.job import FrameworkSync
+from sync.plan import Plan
 from sync.planner import PlanOptions
+from sync.sources import read_sources
 from sync.target import FrameworkTarget
+
+
+class MapJob(Protocol):
+    """What `sidecar map plan` and `map apply` ask of the skills-map job on any LMS."""
+
+    def plan(self) -> Plan: ...
+
+    def apply(self, plan: Plan | None = None, *, trigger: str = "cli",
+              progress: Progress | None = None) -> Applied: ...
 
 
 def build_transport(
@@ -121,25 +138,52 @@ def build_framework_target(settings: Settings, engine: Engine) -> FrameworkTarge
 
 
 TOTARA_COURSE_LINKS = (
-    "lms.kind is totara: lms-sidecar cannot read or write this site's course links, so "
-    "nothing was read or sent. Totara's legacy web service "
-    "totara_competency_set_linked_courses(competency_id, courses) needs the competency's "
-    "Totara id, and no web service or GraphQL operation finds that id from the competency's "
-    "idnumber (totara_competency_get_frameworks and totara_competency_competency_index answer "
-    "ids and names, never idnumbers), so a link could land on the wrong competency and "
-    "replace its other links. What you can do: link courses on the competency's page in "
-    "Totara (Linked courses), and switch features.skills_map off for this site "
-    "(docs/totara.md, Assumptions, course links).")
+    "lms.kind is totara: `sidecar map {command}` needs what Moodle's course competencies give "
+    "(every competency with its idnumber, rule outcomes, tags), which Totara's web services "
+    "do not; nothing was read or sent. `sidecar map plan` and `sidecar map apply` do work on "
+    "Totara (through totara_competency_set_linked_courses; docs/totara.md, course links).")
 
 
-def require_course_links(settings: Settings) -> None:
-    """Refuse the skills map's commands on a site whose course links lms-sidecar cannot reach.
+def require_course_links(settings: Settings, command: str = "suggest") -> None:
+    """Refuse the skills-map commands that only a Moodle site can serve (suggest, coverage).
 
     Raises:
-        SkillsMapError: ``lms.kind`` is ``totara`` (the message says why and what to do).
+        SkillsMapError: ``lms.kind`` is ``totara`` (the message says why and what works).
     """
     if settings.lms.kind == "totara":
-        raise SkillsMapError(TOTARA_COURSE_LINKS)
+        raise SkillsMapError(TOTARA_COURSE_LINKS.format(command=command))
+
+
+def build_map_job(settings: Settings, mapping_file: Path | None = None) -> MapJob:
+    """The plan/apply job of the skills map for this site's kind: Moodle's course
+    competencies, or Totara's per-competency linked courses through its legacy services.
+
+    Raises:
+        SkillsMapError: Totara without a web-service token, or whose token's service lacks
+            a course-link function (nothing read or written).
+        SyncError: Totara without ``totara.hr_import_dir`` or with unreadable sources.
+        LmsError, store.StoreError: the site or the store cannot be reached.
+    """
+    engine = open_store(settings)
+    if settings.lms.kind != "totara":
+        return build_skills_map(settings, build_client(settings.lms), engine, mapping_file)
+    legacy = build_legacy_client(settings.lms)
+    if legacy is None:
+        raise SkillsMapError("course links on Totara go through its legacy web services: set "
+                             "SIDECAR_LMS__TOKEN (or lms.token_file) to a web-service token of "
+                             "the service account; nothing was read or written")
+    site = TotaraCourseLinks(legacy)
+    site.require_functions()
+    export = build_hr_import(settings, engine)
+    names = {fw.idnumber: fw.shortname for fw in read_sources(export.sources)}
+
+    def exported() -> list[ExportedCompetency]:
+        return [ExportedCompetency(r.frameworkidnumber, names.get(r.frameworkidnumber, ""),
+                                   r.idnumber, r.fullname, r.parentidnumber)
+                for r in export.last_export().values() if not r.deleted]
+
+    return LinkSetMap(site, engine, settings.lms.url,
+                      mapping_file or settings.skills_map.mapping_file, exported)
 
 
 def build_skills_map(settings: Settings, client: MoodleClient, engine: Engine,

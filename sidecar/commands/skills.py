@@ -15,7 +15,9 @@ from connector.errors import LmsError
 from sidecar.commands.skills_review import audit, review
 from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import (
+    MapJob,
     build_client,
+    build_map_job,
     build_skills_map,
     open_store,
     require_course_links,
@@ -26,9 +28,11 @@ from skills_map.catalogue import read_catalogue, read_links
 from skills_map.errors import SkillsMapError
 from skills_map.job import SkillsMap
 from skills_map.links import ForeignLink, LinkOp, SetLinkOutcome
+from skills_map.linkset import UnresolvedLink
 from skills_map.mapping import Outcome
 from skills_map.review import suggest as run_suggest
 from sync.apply import Applied
+from sync.errors import SyncError
 from sync.plan import Plan
 
 mapping_option = click.option(
@@ -37,16 +41,30 @@ mapping_option = click.option(
 
 
 @contextmanager
-def map_job(ctx: CliContext, mapping: Path | None) -> Iterator[SkillsMap]:
-    """The skills-map job, with its errors turned into a plain message and exit code 1."""
-    settings = ctx.settings()
+def _plain_errors(ctx: CliContext) -> Iterator[None]:
+    """The skills map's errors as a plain message and exit code 1."""
     try:
-        require_course_links(settings)
-        engine = open_store(settings)
-        yield build_skills_map(settings, build_client(settings.lms), engine, mapping)
-    except (SkillsMapError, LmsError, store.StoreError) as exc:
+        yield
+    except (SkillsMapError, LmsError, SyncError, store.StoreError) as exc:
         ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise click.exceptions.Exit(NOT_READY) from exc
+
+
+@contextmanager
+def map_job(ctx: CliContext, mapping: Path | None) -> Iterator[MapJob]:
+    """The plan/apply job for this site's LMS (Moodle or Totara)."""
+    with _plain_errors(ctx):
+        yield build_map_job(ctx.settings(), mapping)
+
+
+@contextmanager
+def moodle_map_job(ctx: CliContext, mapping: Path | None, command: str) -> Iterator[SkillsMap]:
+    """The Moodle-only job (suggestions need every competency with its idnumber)."""
+    settings = ctx.settings()
+    with _plain_errors(ctx):
+        require_course_links(settings, command)
+        engine = open_store(settings)
+        yield build_skills_map(settings, build_client(settings.lms), engine, mapping)
 
 
 @click.group("map")
@@ -60,7 +78,8 @@ def render_plan(the_plan: Plan) -> Table:
     for column in ("", "course", "competency", "framework", "outcome", "why"):
         table.add_column(column)
     marks = {"link_course_competency": "[green]+[/]", "set_link_outcome": "[yellow]~[/]",
-             "unlink_course_competency": "[red]-[/]", "foreign_link": "[dim]=[/]"}
+             "unlink_course_competency": "[red]-[/]", "foreign_link": "[dim]=[/]",
+             "unresolved_link": "[bold red]?[/]"}
     for op in the_plan.ops:
         if not isinstance(op, LinkOp):
             continue
@@ -68,7 +87,8 @@ def render_plan(the_plan: Plan) -> Table:
             outcome = f"{Outcome(op.before).label} -> {Outcome(op.after).label}"
         else:
             outcome = Outcome(getattr(op, "outcome", 0)).label
-        style = "dim" if isinstance(op, ForeignLink) else ""
+        style = "dim" if isinstance(op, ForeignLink) else (
+            "red" if isinstance(op, UnresolvedLink) else "")
         table.add_row(marks.get(op.kind, "?"), op.course, op.competency, op.framework,
                       outcome, op.reason, style=style)
     return table
@@ -80,6 +100,9 @@ def plan_summary(the_plan: Plan) -> str:
         ("link_course_competency", "to link"), ("set_link_outcome", "outcome(s) to change"),
         ("unlink_course_competency", "to unlink"),
         ("foreign_link", "made by others, left alone"))]
+    unresolved = counts.get("unresolved_link", 0)
+    if unresolved:
+        parts.append(f"{unresolved} not found in the LMS by name (not linked; see why above)")
     return "Plan: " + ", ".join(parts) + "."
 
 
@@ -105,10 +128,14 @@ def map_plan(ctx: CliContext, mapping: Path | None, as_json: bool, out: Path | N
     else:
         if the_plan.ops:
             ctx.out.print(render_plan(the_plan))
-        ctx.out.print(plan_summary(the_plan) if the_plan.changes else
-                      "No changes: Moodle has exactly the links of the mapping file.",
+        ctx.out.print(plan_summary(the_plan) if the_plan.changes or _unresolved(the_plan)
+                      else "No changes: the LMS has exactly the links of the mapping file.",
                       highlight=False)
     raise click.exceptions.Exit(OK if the_plan.is_empty else CHANGES_PENDING)
+
+
+def _unresolved(the_plan: Plan) -> bool:
+    return any(isinstance(op, UnresolvedLink) for op in the_plan.ops)
 
 
 @map_group.command("apply")
@@ -123,13 +150,17 @@ def map_apply(ctx: CliContext, plan_file: Path | None, mapping: Path | None,
     in the same run; or carry out a plan saved with `map plan --out FILE` (refused if Moodle
     changed since). Running it again writes nothing.
 
-    Exit codes: 0 done; 1 a step or the run failed (the message says what).
+    Exit codes: 0 done; 1 a step or the run failed, or a link's competency was not found
+    in the LMS by its names (Totara; the message says why).
     """
     saved = Plan.from_json(plan_file.read_text(encoding="utf-8")) if plan_file else None
     with map_job(ctx, mapping) as job:
         applied = job.apply(saved)
     _print_applied(ctx, applied, as_json)
-    raise click.exceptions.Exit(OK if applied.result.ok else NOT_READY)
+    unresolved = [op for op in applied.plan.ops if isinstance(op, UnresolvedLink)]
+    for op in unresolved:
+        ctx.err.print(f"[red]not linked[/] {op.idnumber}: {op.reason}", highlight=False)
+    raise click.exceptions.Exit(OK if applied.result.ok and not unresolved else NOT_READY)
 
 
 def _print_applied(ctx: CliContext, applied: Applied, as_json: bool) -> None:
@@ -142,7 +173,7 @@ def _print_applied(ctx: CliContext, applied: Applied, as_json: bool) -> None:
                        "lms_id": o.lms_id} for o in result.outcomes]}, indent=2))
         return
     if applied.plan.is_empty:
-        ctx.out.print("No changes: Moodle has exactly the links of the mapping file.",
+        ctx.out.print("No changes: the LMS has exactly the links of the mapping file.",
                       style="green")
     for outcome in result.outcomes:
         style = {"done": "green", "failed": "red"}.get(outcome.status, "yellow")
@@ -173,7 +204,7 @@ def map_suggest(ctx: CliContext, mapping: Path | None, frameworks: tuple[str, ..
     """
     settings = ctx.settings()
     options = suggest_options(settings, top_k=top_k, threshold=threshold)
-    with map_job(ctx, mapping) as job:
+    with moodle_map_job(ctx, mapping, "suggest") as job:
         result = run_suggest(job.client, job.engine, job.site, job.mapping_file, options,
                              frameworks)
         with store.session_scope(job.sessions) as session:
@@ -220,7 +251,7 @@ def map_coverage(ctx: CliContext, frameworks: tuple[str, ...], fmt: str,
     """
     settings = ctx.settings()
     try:
-        require_course_links(settings)
+        require_course_links(settings, "coverage")
         client = build_client(settings.lms)
         catalogue = read_catalogue(client, frameworks)
         report = cov.build_coverage(catalogue, read_links(client, [c.id for c in

@@ -1,49 +1,164 @@
-"""`sidecar map plan/apply` on a Totara site stop before anything is read or written, and say
-why (no way to find a competency's Totara id by idnumber) and what the admin can do."""
+"""`sidecar map plan/apply` on the sandbox playing Totara 19: lms-sidecar's HR Import file is
+imported by the site, competencies are found by their names, links are written with
+totara_competency_set_linked_courses without dropping links others made, and every way the
+site can refuse stops before anything is written, naming the function and the fix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from connector.sandbox import SandboxServer, state_of
+from connector.sandbox.totara.legacy import DROPS_UNDECLARED, FEATURE_CONFIG
 from connector.sandbox.totara.site import TotaraSite
 from sidecar.cli import cli
 
 pytestmark = pytest.mark.integration
 SECRET = "skills-map-client-secret-0123456789"
+SOURCE = Path(__file__).resolve().parents[2] / "examples" / "frameworks" / "workplace-skills.yaml"
+MAPPING = ("links:\n  - course: COMM-101\n    outcome: complete\n    competencies: "
+           "[WS-COMM-FEEDBACK]\n  - course: COMM-120\n    competencies: [WS-COMM-DIFFICULT]\n")
 
 
 @pytest.fixture(scope="module")
 def totara():
-    with SandboxServer(totara=TotaraSite(release="17", client_secret=SECRET)) as server:
+    with SandboxServer(totara=TotaraSite(release="19", client_secret=SECRET)) as server:
         yield server
 
 
-@pytest.mark.parametrize("command", [["map", "plan"], ["map", "apply"], ["map", "suggest"],
-                                     ["map", "coverage"]])
-def test_map_commands_on_totara_stop_with_the_reason_and_nothing_is_sent(
-        totara, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]):
+@pytest.fixture
+def db(totara):
     totara.reset()
+    return state_of(totara.app).db
+
+
+@pytest.fixture
+def sidecar(totara, db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Runs `sidecar ...` against the sandbox with a Totara config; returns the result."""
     for name in [n for n in __import__("os").environ if n.startswith("SIDECAR_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("SIDECAR_LMS__CLIENT_SECRET", SECRET)
     monkeypatch.setenv("SIDECAR_LMS__TOKEN", totara.admin_token)
-    mapping = tmp_path / "map.yaml"
-    mapping.write_text("COMM-200: [C-1]\n")
+    (tmp_path / "hrimport").mkdir()
+    (tmp_path / "map.yaml").write_text(MAPPING)
     config = tmp_path / "sidecar.yaml"
     config.write_text(f"lms:\n  kind: totara\n  url: {totara.url}\n  client_id: lms-sidecar\n"
                       f"store:\n  url: sqlite:///{tmp_path / 'state.sqlite'}\n"
-                      f"skills_map:\n  mapping_file: {mapping}\n")
-    db = state_of(totara.app).db
-    before = db.scalar("SELECT COUNT(*) FROM comp_criteria_course")
-    result = CliRunner().invoke(cli, ["--config", str(config), *command])
+                      f"sync:\n  sources: [{SOURCE}]\n"
+                      f"totara:\n  hr_import_dir: {tmp_path / 'hrimport'}\n"
+                      f"skills_map:\n  mapping_file: {tmp_path / 'map.yaml'}\n")
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+    return run
+
+
+def import_into_totara(totara, folder: Path) -> dict[str, object]:
+    """What Totara's admin and cron do: create the framework, then HR Import the file."""
+    admin = {"Authorization": f"Bearer {totara.admin_token}"}
+    base = f"{totara.url}/_sandbox/totara"
+    requests.post(f"{base}/comp-frameworks", json={"idnumber": "WORK-SKILLS",
+                                                   "fullname": "Workplace skills"},
+                  headers=admin, timeout=10).raise_for_status()
+    answer = requests.post(f"{base}/hr-import", json={"file": str(folder / "competency.csv")},
+                           headers=admin, timeout=10)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def links(db, idnumber: str) -> dict[str, bool]:
+    rows = db.all("SELECT c.shortname, l.mandatory FROM comp_criteria_course l "
+                  "JOIN course c ON c.id = l.courseid JOIN comp ON comp.id = l.competencyid "
+                  "WHERE comp.idnumber = ?", (idnumber,))
+    return {r["shortname"]: bool(r["mandatory"]) for r in rows}
+
+
+def exported_and_imported(sidecar, totara, tmp_path: Path) -> None:
+    assert sidecar("apply").exit_code == 0
+    imported = import_into_totara(totara, tmp_path / "hrimport")
+    assert imported["created"] and not imported["skipped"]
+
+
+def test_links_are_planned_written_and_replanned_to_nothing_keeping_others_links(
+        sidecar, totara, db, tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    planned = sidecar("map", "plan")
+    assert planned.exit_code == 2, planned.output
+    assert "COMM-101" in planned.stdout and "WS-COMM-FEEDBACK" in planned.stdout
+    assert "Plan: 2 to link" in " ".join(planned.stdout.split())
+
+    applied = sidecar("map", "apply", "--json")
+    assert applied.exit_code == 0, applied.output
+    assert [s["status"] for s in json.loads(applied.stdout)["steps"]] == ["done", "done"]
+    assert links(db, "WS-COMM-FEEDBACK") == {"COMM-101": True}  # complete = mandatory
+    assert links(db, "WS-COMM-DIFFICULT") == {"COMM-120": False}
+    again = sidecar("map", "plan")
+    assert again.exit_code == 0 and "No changes" in again.stdout
+
+    # Someone links a course by hand in Totara; the file drops COMM-120.
+    feedback = db.scalar("SELECT id FROM comp WHERE idnumber = 'WS-COMM-FEEDBACK'")
+    hand = db.scalar("SELECT id FROM course WHERE shortname = 'COMM-140'")
+    db.insert("comp_criteria_course", competencyid=feedback, courseid=hand, mandatory=0)
+    difficult = db.scalar("SELECT id FROM comp WHERE idnumber = 'WS-COMM-DIFFICULT'")
+    db.insert("comp_criteria_course", competencyid=difficult, courseid=hand, mandatory=1)
+    (tmp_path / "map.yaml").write_text(MAPPING.split("  - course: COMM-120")[0])
+    assert sidecar("map", "apply").exit_code == 0
+    assert links(db, "WS-COMM-FEEDBACK") == {"COMM-101": True, "COMM-140": False}
+    assert links(db, "WS-COMM-DIFFICULT") == {"COMM-140": True}  # only ours was removed
+    final = sidecar("map", "plan")
+    assert final.exit_code == 0 and "made by others, left alone" not in final.stdout
+
+
+def test_a_competency_renamed_in_totara_is_not_linked_and_the_plan_says_why(
+        sidecar, totara, db, tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    db.execute("UPDATE comp SET fullname = 'Hard talks' WHERE idnumber = 'WS-COMM-DIFFICULT'")
+    planned = sidecar("map", "plan")
+    assert "1 not found in the LMS by name" in " ".join(planned.stdout.split())
+    [unresolved] = [op for op in json.loads(sidecar("map", "plan", "--json").stdout)["ops"]
+                    if op["kind"] == "unresolved_link"]
+    assert unresolved["competency"] == "WS-COMM-DIFFICULT"
+    assert ("no competency named 'Handles difficult conversations' under 'WS-COMM'"
+            in unresolved["reason"]) and "renamed" in unresolved["reason"]
+    applied = sidecar("map", "apply")
+    assert applied.exit_code == 1  # the admin notices: one link could not be placed
+    assert "not linked COMM-120/WS-COMM-DIFFICULT" in " ".join(applied.stderr.split())
+    assert links(db, "WS-COMM-FEEDBACK") == {"COMM-101": True}
+    assert db.scalar("SELECT COUNT(*) FROM comp_criteria_course WHERE competencyid = "
+                     "(SELECT id FROM comp WHERE idnumber = 'WS-COMM-DIFFICULT')") == 0
+
+
+@pytest.mark.parametrize(("switch", "expected"), [
+    ("missing", "lacks totara_competency_competency_index"),
+    ("feature", "totara_competency_competency_index was refused"),
+    ("null", "totara_competency_get_frameworks answered null"),
+])
+def test_a_site_that_refuses_stops_before_writing_and_names_the_function(
+        sidecar, totara, db, tmp_path: Path, switch: str, expected: str):
+    exported_and_imported(sidecar, totara, tmp_path)
+    if switch == "missing":
+        db.execute("DELETE FROM external_services_functions WHERE functionname = "
+                   "'totara_competency_competency_index'")
+    else:
+        name, value = (FEATURE_CONFIG, "3") if switch == "feature" else (DROPS_UNDECLARED, "1")
+        db.execute("INSERT OR REPLACE INTO config (name, value) VALUES (?, ?)", (name, value))
+    for command in ("plan", "apply"):
+        result = sidecar("map", command)
+        assert result.exit_code == 1
+        message = " ".join(result.stderr.split())
+        assert expected in message and "nothing was" in message.lower()
+    assert db.scalar("SELECT COUNT(*) FROM comp_criteria_course") == 0
+
+
+@pytest.mark.parametrize("command", ["suggest", "coverage"])
+def test_suggest_and_coverage_still_stop_on_totara_and_point_to_plan_and_apply(
+        sidecar, db, command: str):
+    result = sidecar("map", command)
     assert result.exit_code == 1
     message = " ".join(result.stderr.split())
-    assert "lms.kind is totara" in message and "totara_competency_set_linked_courses" in message
-    assert "idnumber" in message and "features.skills_map off" in message
-    assert "nothing was read or sent" in message
-    assert db.scalar("SELECT COUNT(*) FROM comp_criteria_course") == before
-    assert not (tmp_path / "state.sqlite").exists()  # stopped before even the store
+    assert f"`sidecar map {command}`" in message and "`sidecar map plan`" in message

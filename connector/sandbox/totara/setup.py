@@ -6,7 +6,7 @@ from flask import Flask
 
 from connector.sandbox.seed import SERVICE_SHORTNAME
 from connector.sandbox.state import SandboxState
-from connector.sandbox.totara import graphql, learner
+from connector.sandbox.totara import graphql, hrimport, learner
 from connector.sandbox.totara.legacy import totara_functions
 from connector.sandbox.totara.site import (
     TotaraSite,
@@ -42,3 +42,4 @@ def play_totara(app: Flask, state: SandboxState, site: TotaraSite, *, seed: bool
     app.extensions["sandbox.totara"] = site
     app.register_blueprint(graphql.blueprint)
     app.register_blueprint(learner.blueprint)
+    app.register_blueprint(hrimport.blueprint)

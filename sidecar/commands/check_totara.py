@@ -36,6 +36,7 @@ from sidecar.commands.check_report import (
 from sidecar.context import NOT_READY, OK, UNREACHABLE, CliContext
 from sidecar.followup_wiring import GOAL_TASK_OPERATIONS
 from sidecar.totara_wiring import build_legacy_client, build_totara_client
+from skills_map.totara_links import missing_functions
 
 _RELEASE_ORDER = ("17", "18", "19")
 _GOALS = ("perform_goal_create_goal", "perform_goal_update_goal", "perform_goal_user_goals")
@@ -139,15 +140,7 @@ def _features(settings: Settings, offered: dict[str, bool],
     else:
         frameworks = TotaraFeature("frameworks", "Competency frameworks (HR Import files)",
                                    on.frameworks, True, f"CSV files are written to {folder}")
-    links = TotaraFeature(
-        "skills_map", "Skills map (course links)", on.skills_map, False,
-        "not available on Totara: totara_competency_set_linked_courses needs a competency's "
-        "Totara id, and no web service or GraphQL operation returns competencies with their "
-        "idnumber (get_frameworks and competency_index give ids and names only), so "
-        "lms-sidecar cannot tell which competency an idnumber is; `sidecar map` stops before "
-        "writing anything",
-        ("link courses in Totara's competency pages (Competencies > Manage > a competency > "
-         "Linked courses), and switch features.skills_map off for a Totara site",))
+    links = _course_links(on.skills_map, functions)
     goal_ops = [name for name in _GOALS if not offered.get(name)]
     goals = TotaraFeature(
         "goals", "Goals as perform goals", on.goals, not goal_ops,
@@ -157,6 +150,29 @@ def _features(settings: Settings, offered: dict[str, bool],
         ("switch features.goals off: this Totara release has no perform goals",))
     followups = _followups(settings, offered, functions)
     return [frameworks, links, goals, followups]
+
+
+def _course_links(enabled: bool, functions: frozenset[str] | None) -> TotaraFeature:
+    """`sidecar map plan/apply`: the legacy token's service must hold the four functions."""
+    title = "Skills map (course links: map plan and apply)"
+    if functions is None:
+        return TotaraFeature("skills_map", title, enabled, False,
+                             "no working web-service token for the legacy web services",
+                             ("set SIDECAR_LMS__TOKEN (or lms.token_file) to a web-service "
+                              "token of the service account",))
+    missing = missing_functions(functions)
+    if missing:
+        return TotaraFeature("skills_map", title, enabled, False,
+                             f"the token's service lacks {', '.join(missing)}",
+                             (f"add {', '.join(missing)} to the token's external service "
+                              "(Site administration > Server > Web services > External "
+                              "services > Functions)",))
+    return TotaraFeature(
+        "skills_map", title, enabled, True,
+        "links written with totara_competency_set_linked_courses to competencies found by "
+        "their names (from lms-sidecar's HR Import export); `map suggest` and `map coverage` "
+        "are Moodle-only", ("competency_index also needs Totara's competency_assignment "
+                            "feature on; `sidecar map plan` says so if it is off",))
 
 
 def _followups(settings: Settings, offered: dict[str, bool],

@@ -162,3 +162,25 @@ def test_suggest_and_coverage_still_stop_on_totara_and_point_to_plan_and_apply(
     assert result.exit_code == 1
     message = " ".join(result.stderr.split())
     assert f"`sidecar map {command}`" in message and "`sidecar map plan`" in message
+
+
+def check_skills_map(sidecar) -> tuple[int, dict[str, object]]:
+    result = sidecar("check", "--json")
+    report = json.loads(result.stdout)
+    return result.exit_code, next(f for f in report["features"] if f["key"] == "skills_map")
+
+
+def test_check_has_the_skills_map_ready_when_the_service_holds_the_four_functions(
+        sidecar, db):
+    _, links = check_skills_map(sidecar)
+    assert links["ready"] is True
+    assert "totara_competency_set_linked_courses" in str(links["detail"])
+
+
+def test_check_names_the_course_link_function_the_service_lacks_and_the_fix(sidecar, db):
+    db.execute("DELETE FROM external_services_functions WHERE functionname = "
+               "'totara_competency_get_linked_courses'")
+    code, links = check_skills_map(sidecar)
+    assert code == 1 and links["ready"] is False
+    assert links["detail"] == "the token's service lacks totara_competency_get_linked_courses"
+    assert "External services > Functions" in str(links["fixes"])

@@ -8,25 +8,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.sandbox import FaultConfig, SandboxServer, faults_of
-from connector.sandbox.totara.site import TotaraSite
 from sidecar.cli import cli
+from tests.integration.conftest import totara_release as release
+from tests.integration.conftest import totara_sandbox
 
 pytestmark = pytest.mark.integration
 SECRET = "cli-client-secret-0123456789abcdef"
 
 
-@pytest.fixture(scope="module", params=["17", "19"])
-def totara(request):
-    with SandboxServer(totara=TotaraSite(release=request.param, client_secret=SECRET)) as server:
-        yield server
-
-
-@pytest.fixture
-def site(totara):
-    totara.reset()
-    faults_of(totara.app).configure(FaultConfig())
-    return totara
+totara, site = totara_sandbox(["17", "19"], SECRET)
 
 
 @pytest.fixture
@@ -49,10 +39,6 @@ def config(site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return path
 
     return write
-
-
-def release(site) -> str:
-    return site.app.extensions["sandbox.totara"].release
 
 
 def check(path: Path, *args: str):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ import store
 from config import Settings
 from connector.sandbox import FaultConfig, SandboxServer, faults_of
 from connector.sandbox.totara.learner import goal_tasks_of, tick_goal_task
-from connector.sandbox.totara.site import TotaraSite
 from sidecar import followup_wiring
 from sidecar.cli import cli
 from sidecar.completion_wiring import poll_completions
@@ -32,6 +30,8 @@ from sidecar.followup_jobs import (
 )
 from sidecar.followup_wiring import FollowupSetupError, dispatcher_for
 from store.models import FollowupAnswer, FollowupTask
+from tests.integration.conftest import totara_lms, totara_sandbox
+from tests.integration.conftest import totara_release as release
 from tests.integration.test_followup_jobs import complete, messages_to, runs
 from tests.integration.test_reconcile import complete_a_learner
 from webhooks.clock import ManualClock
@@ -44,31 +44,13 @@ SECRET = "followup-client-secret-0123456789"
 MONDAY_NOON = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module", params=["19", "17"])
-def totara(request) -> Iterator[SandboxServer]:
-    with SandboxServer(totara=TotaraSite(release=request.param, client_secret=SECRET)) as server:
-        yield server
+totara, totara_site = totara_sandbox(["19", "17"], SECRET, site="totara_site")
 
 
 @pytest.fixture
-def site(totara: SandboxServer) -> SandboxServer:
-    totara.reset()
-    faults_of(totara.app).configure(FaultConfig())
+def site(totara_site: SandboxServer) -> SandboxServer:
     followup_wiring._offers.clear()  # each test probes its own site afresh
-    return totara
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = store.create_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    store.migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-def release(server: SandboxServer) -> str:
-    found: str = server.app.extensions["sandbox.totara"].release
-    return found
+    return totara_site
 
 
 def totara_settings(server: SandboxServer, engine: Engine, *, token: bool = True,
@@ -78,9 +60,7 @@ def totara_settings(server: SandboxServer, engine: Engine, *, token: bool = True
         "link_secret": "link-secret-for-tests", "public_url": "http://sidecar.test",
         "quiet_hours": None, "daily_cap": 5, "stop_when_proficient": False}
     values.update(followups)
-    connection: dict[str, object] = {
-        "url": server.url, "kind": "totara", "client_id": "lms-sidecar", "client_secret": SECRET,
-        "retries": {"attempts": 2, "backoff": 0.01}, **(lms or {})}
+    connection = totara_lms(server, SECRET, **(lms or {}))
     if token:
         connection["token"] = server.admin_token
     return Settings(lms=connection, store={"url": str(engine.url)},  # type: ignore[arg-type]

@@ -3,7 +3,6 @@ re-plan to zero, changes, done, withdrawn, drift, a lost create answer, the repo
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -13,61 +12,40 @@ from click.testing import CliRunner
 
 import store
 from config import Settings
-from connector.sandbox import FaultConfig, SandboxServer, faults_of
-from connector.sandbox.totara.site import TotaraSite
+from connector.sandbox import FaultConfig, faults_of
 from sidecar.cli import cli
 from sidecar.totara_wiring import build_totara_client
 from sync.goals import GoalOptions, GoalSync
 from sync.goals.ops import PlanDrift
 from sync.goals.totara import totara_goal_sync
+from tests.integration.conftest import totara_lms, totara_sandbox, totara_server
+from tests.integration.test_goals import write
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "goals" / "northwind-goals.csv"
 SECRET = "goals-client-secret-0123456789abcdef"
-HEADER = ["goal_id", "employee", "title", "description", "start_date", "due_date", "status",
-          "manager", "competencies"]
 MIA = "mia.hall@northwind.example"
 
 
-@pytest.fixture(scope="module", params=["18", "19"])
-def totara(request):
-    with SandboxServer(totara=TotaraSite(release=request.param, client_secret=SECRET)) as server:
-        yield server
-
-
-@pytest.fixture
-def goals_site(totara):
-    """A Totara site with perform goals (18, 19), reset for each test."""
-    totara.reset()
-    faults_of(totara.app).configure(FaultConfig())
-    return totara
+# goals_site: a Totara site with perform goals (18, 19), reset for each test
+totara, goals_site = totara_sandbox(["18", "19"], SECRET, site="goals_site")
 
 
 @pytest.fixture(scope="module")
 def totara17():
-    with SandboxServer(totara=TotaraSite(release="17", client_secret=SECRET)) as server:
+    with totara_server("17", SECRET) as server:
         yield server
 
 
 def settings(server, **lms) -> Settings:
-    values = {"url": server.url, "kind": "totara", "client_id": "lms-sidecar",
-              "client_secret": SECRET, "retries": {"attempts": 2, "backoff": 0.01}, **lms}
-    return Settings(lms=values)  # type: ignore[arg-type]
+    return Settings(lms=totara_lms(server, SECRET, **lms))  # type: ignore[arg-type]
 
 
 def row(goal_id: str = "G-1", employee: str = MIA, title: str = "Run the weekly meeting",
         status: str = "active", due: str = "2027-06-30",
         description: str = "Agenda, time, decisions.") -> list[str]:
     return [goal_id, employee, title, description, "2026-01-01", due, status, "", ""]
-
-
-def write(path: Path, *rows: list[str]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-    return path
 
 
 def job(server, engine, files, *, lms: dict[str, object] | None = None,

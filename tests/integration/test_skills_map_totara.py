@@ -184,3 +184,33 @@ def test_check_names_the_course_link_function_the_service_lacks_and_the_fix(side
     assert code == 1 and links["ready"] is False
     assert links["detail"] == "the token's service lacks totara_competency_get_linked_courses"
     assert "External services > Functions" in str(links["fixes"])
+
+
+def test_a_saved_plan_is_refused_when_the_links_changed_since(sidecar, totara, db,
+                                                              tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    saved = tmp_path / "links.plan.json"
+    assert sidecar("map", "plan", "--out", str(saved)).exit_code == 2
+    difficult = db.scalar("SELECT id FROM comp WHERE idnumber = 'WS-COMM-DIFFICULT'")
+    hand = db.scalar("SELECT id FROM course WHERE shortname = 'COMM-140'")
+    db.insert("comp_criteria_course", competencyid=difficult, courseid=hand, mandatory=0)
+    refused = sidecar("map", "apply", str(saved))
+    assert refused.exit_code == 1
+    assert "changed since the plan was made (WORK-SKILLS/WS-COMM-DIFFICULT)" in " ".join(
+        refused.stderr.split())
+    assert links(db, "WS-COMM-DIFFICULT") == {"COMM-140": False}
+
+
+def test_a_course_totara_drops_silently_is_a_failed_step_saying_why(sidecar, totara, db,
+                                                                    tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    db.execute("UPDATE course SET visible = 0 WHERE shortname = 'COMM-120'")
+    applied = sidecar("map", "apply", "--json")
+    assert applied.exit_code == 1
+    steps = {s["op"]: s for s in json.loads(applied.stdout)["steps"]}
+    failed = steps["link_course_competency:WORK-SKILLS:COMM-120/WS-COMM-DIFFICULT"]
+    assert failed["status"] == "failed" and "cannot see the course" in failed["detail"]
+    assert links(db, "WS-COMM-FEEDBACK") == {"COMM-101": True}
+    # not remembered as ours: a later file without it never removes anything
+    (tmp_path / "map.yaml").write_text(MAPPING.split("  - course: COMM-120")[0])
+    assert sidecar("map", "plan").exit_code == 0

@@ -175,6 +175,10 @@ def build_map_job(settings: Settings, mapping_file: Path | None = None) -> MapJo
     site = TotaraCourseLinks(legacy)
     site.require_functions()
     export = build_hr_import(settings, engine)
+    if not export.sources:
+        raise SkillsMapError("sync.sources is not set: on Totara the skills map finds each "
+                             "framework by the name its source gives it; list the framework "
+                             "sources under sync.sources")
     names = {fw.idnumber: fw.shortname for fw in read_sources(export.sources)}
 
     def exported() -> list[ExportedCompetency]:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import store
+from connector import errors as e
 from connector.pacing import CallStats
 from skills_map.errors import (
     MapBusyError,
@@ -172,7 +173,15 @@ class LinkSetMap:
         ours = self.our_links()
         scope = {w.competency_id for w in links} | {
             int(key.split("/")[1]) for key in ours}
-        current = {cid: self.lms.course_links(cid) for cid in sorted(scope)}
+        wanted_ids = {w.competency_id for w in links}
+        current: dict[int, list[SiteLink]] = {}
+        for cid in sorted(scope):
+            try:
+                current[cid] = self.lms.course_links(cid)
+            except e.LmsNotFoundError:
+                if cid in wanted_ids:
+                    raise
+                current[cid] = []  # a competency we once linked is gone from the LMS
         names = Names({i: c.shortname for i, c in courses.items()},
                       {v: k for k, v in resolution.ids.items()})
         plan = plan_link_sets(links, current, ours, names, site=self.site,

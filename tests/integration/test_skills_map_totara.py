@@ -214,3 +214,16 @@ def test_a_course_totara_drops_silently_is_a_failed_step_saying_why(sidecar, tot
     # not remembered as ours: a later file without it never removes anything
     (tmp_path / "map.yaml").write_text(MAPPING.split("  - course: COMM-120")[0])
     assert sidecar("map", "plan").exit_code == 0
+
+
+def test_a_competency_deleted_in_totara_after_we_linked_it_does_not_stop_the_plan(
+        sidecar, totara, db, tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    assert sidecar("map", "apply").exit_code == 0
+    gone = db.scalar("SELECT id FROM comp WHERE idnumber = 'WS-COMM-DIFFICULT'")
+    db.execute("DELETE FROM comp_criteria_course WHERE competencyid = ?", (gone,))
+    db.execute("DELETE FROM comp WHERE id = ?", (gone,))
+    (tmp_path / "map.yaml").write_text(MAPPING.split("  - course: COMM-120")[0])
+    planned = sidecar("map", "plan")
+    assert planned.exit_code == 0, planned.output
+    assert "No changes" in planned.stdout

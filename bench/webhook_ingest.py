@@ -83,8 +83,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serve(store_url: str, folder: Path) -> Iterator[int]:
-    """``sidecar serve`` on a free loopback port with the inbox at ``store_url``."""
+def _serve(store_url: str, folder: Path) -> Iterator[tuple[int, int]]:
+    """``sidecar serve`` on a free loopback port with the inbox at ``store_url``: the port and
+    the process id of gunicorn's arbiter (its workers are its children)."""
     import store
 
     engine = store.create_engine(store_url)
@@ -111,11 +112,33 @@ def _serve(store_url: str, folder: Path) -> Iterator[int]:
                 raise RuntimeError("sidecar serve did not start: "
                                    + (folder / "serve.log").read_text()[-2000:])
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux
+    ``/proc``; 0 elsewhere): the server's own CPU, whatever else runs on the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        names = [entry.name for entry in Path("/proc").iterdir()]
+    except OSError:
+        return 0.0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _healthy(port: int) -> bool:
@@ -250,11 +273,13 @@ def _inbox(store_url: str) -> tuple[int, int]:
 
 def _measure(report: Report, case: str, store_url: str, generator: str, events: int,
              gate: bool, folder: Path) -> None:
-    with _serve(store_url, folder) as port:
+    with _serve(store_url, folder) as (port, pid):
         _send_python(port, _signed(WARM_UP, 10_000_000))  # connections, imports, caches
         work = _signed(events, 1)  # learner ids from 1: id 0 is refused as malformed
+        cpu_before = _tree_cpu(pid)
         sent = (_send_wrk(port, work, folder) if generator == "wrk"
                 else _send_python(port, work))
+        server_cpu = _tree_cpu(pid) - cpu_before
     rows, distinct_ids = _inbox(store_url)
     committed = rows - WARM_UP
     rate = sent.ok / sent.seconds
@@ -269,7 +294,9 @@ def _measure(report: Report, case: str, store_url: str, generator: str, events: 
     report.notes.append(
         f"{case}: {sent.answered} sent, {sent.ok} answered 2xx ({sent.accepted} accepted as "
         f"new), {sent.refused} refused; {committed} committed, {distinct_ids - WARM_UP} "
-        f"distinct webhook ids; {sent.seconds:.2f} s; {sent.detail}")
+        f"distinct webhook ids; {sent.seconds:.2f} s; server CPU {server_cpu:.2f} s "
+        f"({server_cpu / max(sent.answered, 1) * 1e6:.0f} us a request, workers and arbiter); "
+        f"{sent.detail}")
 
 
 @contextmanager

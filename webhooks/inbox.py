@@ -19,7 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, cast, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
@@ -113,7 +124,7 @@ def bounded_payload(payload: Mapping[str, Any], limit: int = MAX_STORED_PAYLOAD)
 
 
 def record_event(
-    session: Session,
+    session: Session | Connection,
     event: IncomingEvent,
     *,
     now: datetime | None = None,
@@ -130,8 +141,12 @@ def record_event(
     (reconciliation records completions from before its window as ignored). Flushes, so the
     database's constraints are checked here; race-free on SQLite (writers serialised by
     ``BEGIN IMMEDIATE``) and PostgreSQL (a transaction lock per course and learner).
+
+    ``session`` may be a Core ``Connection`` in a transaction (the receiver's, which needs no
+    ORM unit of work): the statements are the same, run on that connection.
     """
     now = now or utcnow()
+    connection = session.connection() if isinstance(session, Session) else session
     near: dict[str, Any] = {"near_course": None, "near_user": None, "near_from": None,
                             "near_to": None}
     if event.is_completion:
@@ -154,7 +169,6 @@ def record_event(
         "processed_at": now if chosen in FINAL_STATUSES else None, "claimed_at": None,
         **near,
     }
-    connection = session.connection()
     inserted = connection.execute(_insert_statement(connection.dialect.name),
                                   values).scalar_one_or_none()
     if inserted is not None:
@@ -162,8 +176,8 @@ def record_event(
     if event.is_completion:
         assert event.courseid is not None and event.userid is not None
         assert event.completed_at is not None
-        found = _near_completion(session, event.courseid, event.userid, event.completed_at,
-                                 window)
+        found = _near_completion(session, event.courseid, event.userid,
+                                 event.completed_at, window)
         if found is not None:
             return Recorded(found[0], False, found[1])
     return _existing(session, key, event)
@@ -204,16 +218,21 @@ def _insert_statement(dialect: str) -> Executable:
     return statement
 
 
-def _lock_pair(session: Session, courseid: int, userid: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _lock_pair(connection: Session | Connection, courseid: int, userid: int) -> None:
+    if _dialect(connection) == "postgresql":
         digest = hashlib.sha256(f"inbox:{courseid}:{userid}".encode()).digest()
-        session.execute(select(func.pg_advisory_xact_lock(
+        connection.execute(select(func.pg_advisory_xact_lock(
             int.from_bytes(digest[:8], "big", signed=True))))
 
 
-def _near_completion(session: Session, courseid: int, userid: int, at: datetime,
+def _dialect(connection: Session | Connection) -> str:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name
+
+
+def _near_completion(connection: Session | Connection, courseid: int, userid: int, at: datetime,
                      window: timedelta) -> tuple[int, str] | None:
-    row = session.execute(
+    row = connection.execute(
         select(InboxEvent.id, InboxEvent.status)
         .where(InboxEvent.course_id == courseid, InboxEvent.user_id == userid,
                InboxEvent.event_type == COURSE_COMPLETED,
@@ -222,12 +241,12 @@ def _near_completion(session: Session, courseid: int, userid: int, at: datetime,
     return (row[0], row[1]) if row is not None else None
 
 
-def _existing(session: Session, key: str, event: IncomingEvent) -> Recorded:
+def _existing(connection: Session | Connection, key: str, event: IncomingEvent) -> Recorded:
     condition = InboxEvent.dedupe_key == key
     if event.event_id is not None:
         condition = or_(condition, and_(InboxEvent.source == event.source,
                                         InboxEvent.event_id == event.event_id))
-    row = session.execute(select(InboxEvent.id, InboxEvent.status).where(condition)
+    row = connection.execute(select(InboxEvent.id, InboxEvent.status).where(condition)
                           .order_by(InboxEvent.id).limit(1)).first()
     if row is None:  # pragma: no cover - the conflicting row cannot vanish inside the transaction
         raise InboxError(f"event {event.event_id or key} conflicted with a row that is gone")

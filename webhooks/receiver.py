@@ -13,6 +13,7 @@ secrets, signatures or bodies.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,6 @@ def create_blueprint(settings: WebhookSettings, engine: Engine,
                      clock: Clock = _utcnow) -> Blueprint:
     """The receiver for ``settings``, storing into ``engine``'s inbox; ``clock`` for tests."""
     blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-    sessions = store.session_factory(engine)
     window = timedelta(hours=settings.dedupe_window_hours)
 
     @blueprint.post("/<name>")
@@ -59,8 +59,10 @@ def create_blueprint(settings: WebhookSettings, engine: Engine,
             log.info("webhook %s refused (%d): %s", source, exc.status, exc.message)
             return _error(exc.status, exc.message)
         try:
-            with store.sqlite_writer(engine), store.session_scope(sessions) as session:
-                recorded = record_event(session, event, now=clock(), window=window)
+            # Core connection, no ORM session: one statement in a BEGIN IMMEDIATE transaction,
+            # committed when the block ends (before the answer), rolled back if it raises
+            with store.sqlite_writer(engine), engine.begin() as connection:
+                recorded = record_event(connection, event, now=clock(), window=window)
         except SQLAlchemyError as exc:
             log.error("webhook %s event %s not stored: %s", source, event.event_id,
                       type(exc).__name__)
@@ -79,13 +81,20 @@ def _error(status: int, message: str) -> tuple[Response, int]:
 
 
 def answer(event: IncomingEvent, recorded: Recorded) -> tuple[Response, int]:
-    """The 2xx for a stored (or already known) event; the row is committed already."""
+    """The 2xx for a stored (or already known) event; the row is committed already.
+
+    The per-event line is DEBUG: at INFO a line per accepted event cost ~7 % of the request
+    (the handler's redaction filter, formatting and the write); the inbox row holds the same
+    facts (source, event id, status, time), refusals stay at INFO. The body is what
+    ``jsonify`` makes (sorted keys, compact, a final newline), built without its machinery.
+    """
     outcome = ("duplicate" if not recorded.created
                else "ignored" if recorded.status == "ignored" else "accepted")
-    log.info("webhook %s event %s: %s (inbox %d)", event.source, event.event_id, outcome,
-             recorded.inbox_id)
-    return jsonify({"status": outcome, "inbox_id": recorded.inbox_id,
-                    "event_type": event.event_type}), 200
+    log.debug("webhook %s event %s: %s (inbox %d)", event.source, event.event_id, outcome,
+              recorded.inbox_id)
+    body = json.dumps({"event_type": event.event_type, "inbox_id": recorded.inbox_id,
+                       "status": outcome}, separators=(",", ":"))
+    return Response(body + "\n", mimetype="application/json"), 200
 
 
 def read_body(req: Request, limit: int) -> bytes:
@@ -107,8 +116,10 @@ def _authenticate_and_parse(source: str, body: bytes, settings: WebhookSettings,
                             now: datetime) -> IncomingEvent:
     secrets = settings.source(source).resolved_secrets
     if source == "sidecar":
-        msg_id = verify.verify_standard(body, dict(request.headers), secrets, now=now,
-                                        tolerance=settings.tolerance_seconds)
+        headers = request.headers  # case-insensitive; only the three headers are read
+        msg_id = verify.verify_standard(
+            body, {name: headers.get(name, "") for name in verify.STANDARD_HEADERS}, secrets,
+            now=now, tolerance=settings.tolerance_seconds)
         return events.sidecar_event(events.parse_json(body), msg_id)
     if source == "totara":
         verify.verify_totara(body, request.headers.get(verify.TOTARA_HEADER), secrets)

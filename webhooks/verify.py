@@ -6,6 +6,7 @@ Every comparison is constant-time (``hmac.compare_digest``), every configured se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,8 @@ HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
 TOTARA_HEADER = "X-Totara-Signature"
+#: What :func:`verify_standard` reads of a delivery's headers.
+STANDARD_HEADERS = (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
 
 
 def check_timestamp(sent: datetime, now: datetime, tolerance: int, what: str) -> None:
@@ -49,8 +52,7 @@ def verify_standard(body: bytes, headers: Mapping[str, str], secrets: Sequence[S
         SignatureError: a header is missing, the timestamp is stale, or no signature matches.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
-    missing = [name for name in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
-               if not lowered.get(name)]
+    missing = [name for name in STANDARD_HEADERS if not lowered.get(name)]
     if missing:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
     msg_id, stamp = lowered[HEADER_ID], lowered[HEADER_TIMESTAMP]
@@ -67,11 +69,18 @@ def verify_standard(body: bytes, headers: Mapping[str, str], secrets: Sequence[S
     if not given:
         raise SignatureError(f"{HEADER_SIGNATURE} holds no v1 signature")
     for secret in secrets:
-        expected = Webhook(secret.get_secret_value()).sign(msg_id, sent, text)
+        expected = _signer(secret.get_secret_value()).sign(msg_id, sent, text)
         digest = expected.split(",", 1)[1].encode()
         if any(hmac.compare_digest(digest, candidate) for candidate in given):
             return msg_id
     raise SignatureError("no signature matches a configured secret")
+
+
+@functools.lru_cache(maxsize=32)
+def _signer(secret: str) -> Webhook:
+    """The signer of one configured secret, its key decoded once per process, not per request
+    (the configured secrets are held in memory by the settings anyway)."""
+    return Webhook(secret)
 
 
 def verify_totara(body: bytes, signature: str | None, secrets: Sequence[SecretStr]) -> None:

@@ -141,7 +141,7 @@ def _totara_demo(console: Console, workdir: Path, sources: Path, release: str) -
                       highlight=False)
         config = totara_config(server, workdir, sources, followups_config(url))
         run = _Demo(console, config)
-        totara_steps(run, console, server, workdir)
+        totara_steps(run, console, server, workdir, sources)
         totara_followups_demo(console, server, config, run, late, url, goal_tasks)
     _summary(console, run.steps)
     if not all(step.ok for step in run.steps):

@@ -30,6 +30,9 @@ def test_the_totara_demo_runs_every_step_as_expected(release: str, tmp_path: Pat
     assert any(r["idnumber"] == "LF-FEEDBACK-GIVE" and r["parentidnumber"] == "LF-FEEDBACK"
                for r in rows)
     assert "nothing new to export" in result.output
+    # once Totara imported the file, the mapping file's links were written, then nothing more
+    assert "COMM-101/WS-COMM-FEEDBACK: linked, mandatory yes" in result.output
+    assert "the LMS has exactly the links of the mapping file" in result.output
     if release == "17":
         assert "has no perform goals" in result.output
         # the practice task went as a coach message; the learner answered on the page

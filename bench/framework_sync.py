@@ -16,10 +16,12 @@ files: read Moodle, plan, apply with the journal in an SQLite file store.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -66,6 +68,7 @@ class Measured:
     cpu_seconds: float
     writes: int
     plan_seconds: float
+    full_collections: list[float]  # seconds of each generation-2 garbage collection
 
 
 class SyncRunner:
@@ -80,6 +83,10 @@ class SyncRunner:
 
     def sync(self, fw: Framework) -> Measured:
         """One sync of ``fw``. Raises RuntimeError if a step fails."""
+        with _full_collections() as pauses:
+            return self._sync(fw, pauses)
+
+    def _sync(self, fw: Framework, pauses: list[float]) -> Measured:
         calls, started, cpu = self.client.stats.calls, time.perf_counter(), time.process_time()
         actual = read_frameworks(self.client, [fw.idnumber])
         planned = time.perf_counter()
@@ -92,7 +99,7 @@ class SyncRunner:
                 raise RuntimeError(f"{len(result.failed)} step(s) failed, first: "
                                    f"{result.failed[0].op.op_id}: {result.failed[0].detail}")
         return Measured(self.client.stats.calls - calls, time.perf_counter() - started,
-                        time.process_time() - cpu, len(plan.changes), plan_seconds)
+                        time.process_time() - cpu, len(plan.changes), plan_seconds, pauses)
 
     def pending(self, fw: Framework) -> Plan:
         """What a sync of ``fw`` would still do (not counted in any figure)."""
@@ -100,6 +107,26 @@ class SyncRunner:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _full_collections() -> Iterator[list[float]]:
+    """The duration of every generation-2 garbage collection while the block runs."""
+    pauses: list[float] = []
+    began = [0.0]
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                pauses.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(watch)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(watch)
 
 
 def run(quick: bool = False) -> Report:
@@ -151,7 +178,9 @@ def _sync_figures(report: Report, size: int, store_path: Path) -> None:
         f"{initial.cpu_seconds:.2f} s CPU in the client process "
         f"({initial.cpu_seconds / max(initial.calls, 1) * 1000:.2f} ms a call; the budget at "
         f"full concurrency is {LATENCY_MS / CONCURRENCY:.2f} ms); planning "
-        f"{initial.plan_seconds:.3f} s, no-op planning {noop.plan_seconds:.3f} s"
+        f"{initial.plan_seconds:.3f} s, no-op planning {noop.plan_seconds:.3f} s; full "
+        f"garbage collections in the push: {len(initial.full_collections)} "
+        f"({sum(initial.full_collections) * 1000:.0f} ms)"
         + (f"; the sandbox used {sandbox_after - sandbox_before:.2f} s CPU "
            f"({(sandbox_after - sandbox_before) / max(initial.calls, 1) * 1000:.2f} ms a call) "
            "on the same 2 CPUs" if sandbox_before is not None and sandbox_after is not None

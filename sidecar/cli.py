@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from sidecar.commands.admin import admin
@@ -40,6 +42,20 @@ for command in COMMANDS:
     cli.add_command(command)
 
 
+def freeze_imports() -> None:
+    """Leave what the imports made out of every later garbage collection.
+
+    Importing the commands builds ~200,000 objects that live as long as the process (SQLAlchemy,
+    pydantic, SciPy and scikit-learn for the skills map). Each full collection walked them all:
+    ~120 ms of CPU, a pause that landed inside timed work (a framework push). ``gc.freeze``
+    moves them to the permanent generation: a full collection then scans only what the command
+    made since (10 us instead of 120 ms when nothing else is alive); cyclic garbage made after
+    this point is still collected. gunicorn workers fork from this process and inherit it.
+    """
+    gc.freeze()
+
+
 def main() -> None:
     """Console-script entry point."""
+    freeze_imports()
     cli(prog_name="sidecar")

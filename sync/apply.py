@@ -1,7 +1,10 @@
 """Carry out a plan against Moodle, stage by stage, journaling every step as it lands.
 
 Steps of one stage run in parallel up to the client's concurrency; a stage starts only when
-the previous one has finished, and the first failing stage is the last one run. Every
+the previous one has finished, and the first failing stage is the last one run. An applier may
+join stages into one phase (:meth:`StagedApplier.phases`) in which a lane starts as soon as
+the one step it depends on is done (:meth:`StagedApplier.needs`: a parent's create), not when
+the whole previous stage is; after a failure no lane of a later stage starts. Every
 outcome is written to the store's journal the moment it is known, so an interrupted run
 leaves an exact record. Creates are not blindly retried: when a create may have reached
 Moodle (timeout, lost connection) or Moodle says the idnumber is taken, the object is looked
@@ -13,9 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -158,6 +162,16 @@ class StagedApplier(Generic[C, L]):
         """Ops of one lane run in order; lanes run in parallel. Default: one op per lane."""
         return (op.op_id,)
 
+    def phases(self, plan: Plan) -> list[list[Op]]:
+        """The plan's steps in the groups run one after another. Default: one per stage."""
+        return plan.stages()
+
+    def needs(self, op: Op) -> str | None:
+        """The ``op_id`` of the step that must be done before the lane of ``op`` may start,
+        when that step is in the same phase; None: the lane may start with its phase.
+        Default: None (within a phase of one stage, lanes never wait for one another)."""
+        return None
+
     def remember(self, session: Session, outcome: StepOutcome) -> None:
         """Record in the store what a finished step made or removed; nothing by default."""
 
@@ -178,8 +192,8 @@ class StagedApplier(Generic[C, L]):
         result = ApplyResult(run_id=run_id)
         status, error = "succeeded", None
         try:
-            for stage in plan.stages():
-                self._run_stage(stage, ids, result)
+            for phase in self.phases(plan):
+                self._run_stage(phase, ids, result)
                 if result.failed:
                     status = "failed"
                     error = f"{len(result.failed)} step(s) failed; later stages not run"
@@ -200,7 +214,9 @@ class StagedApplier(Generic[C, L]):
         return result
 
     def _run_stage(self, stage: list[Op], ids: C, result: ApplyResult) -> None:
-        """Run a stage's steps in parallel lanes; each lane runs its steps in order.
+        """Run a stage's (or a phase's) steps in parallel lanes; each lane runs its steps in
+        order, and a lane whose :meth:`needs` step is in this phase starts once that step is
+        done (a lane thread hands it to the pool as its step lands).
 
         Outcomes are journaled by this thread as they arrive: whatever lands within
         :attr:`journal_gather` seconds of the first one goes in one transaction, so a step is
@@ -210,22 +226,31 @@ class StagedApplier(Generic[C, L]):
         lanes: dict[tuple[str, ...], list[Op]] = {}
         for op in stage:
             lanes.setdefault(self.lane(op), []).append(op)
+        in_phase = {op.op_id for op in stage}
+        flow = _Flow()
+        for lane in lanes.values():
+            needed = self.needs(lane[0])
+            if needed is not None and needed in in_phase:
+                flow.waiting.setdefault(needed, []).append(lane)
+            else:
+                flow.ready.append(lane)
         arrived: queue.Queue[StepOutcome | None] = queue.Queue()
         workers = min(self.client.concurrency, len(lanes))
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            futures = [pool.submit(self._run_lane, lane, ids, arrived) for lane in lanes.values()]
-            running = len(futures)
-            while running:
-                batch = self._gather(arrived, running)
+            flow.start = lambda lane: pool.submit(self._run_lane, lane, ids, arrived, flow)
+            flow.submit(flow.ready)
+            ended = 0
+            while ended < flow.started():
+                batch = self._gather(arrived, flow.started() - ended)
                 landed = [outcome for outcome in batch if outcome is not None]
-                running -= len(batch) - len(landed)
+                ended += len(batch) - len(landed)
                 if landed:
                     self._record(result.run_id, landed)
                     result.outcomes.extend(landed)
                     for outcome in landed:
                         if self.progress:
                             self.progress(outcome.op, outcome.status)
-        for future in futures:
+        for future in flow.futures:
             future.result()  # a bug in a handler surfaces here, after the journal is written
 
     def _gather(self, arrived: queue.Queue[StepOutcome | None],
@@ -245,16 +270,22 @@ class StagedApplier(Generic[C, L]):
             ended += outcome is None
         return batch
 
-    def _run_lane(self, lane: list[Op], ids: C,
-                  arrived: queue.Queue[StepOutcome | None]) -> None:
+    def _run_lane(self, lane: list[Op], ids: C, arrived: queue.Queue[StepOutcome | None],
+                  flow: _Flow) -> None:
         try:
             for op in lane:
+                if flow.stopped_before(op.stage):
+                    break
                 outcome = self._execute(op, ids)
+                if outcome.status == "failed":
+                    flow.failed(op.stage)
                 arrived.put(outcome)
                 if outcome.status == "failed":
                     break
+                if outcome.status == "done":
+                    flow.done(op.op_id)  # lanes waiting for this step start now
         finally:
-            arrived.put(None)  # this lane is finished
+            arrived.put(None)  # this lane is finished (its dependants are counted already)
 
     def _record(self, run_id: int, outcomes: list[StepOutcome]) -> None:
         with store.session_scope(self.sessions) as session:
@@ -270,6 +301,48 @@ class StagedApplier(Generic[C, L]):
             return StepOutcome(op, "failed", str(exc))
 
 
+class _Flow:
+    """The lanes of one phase: those started, those waiting for a step, and the stage of the
+    first failure (no lane step of a later stage starts after it). Shared by the lane threads."""
+
+    def __init__(self) -> None:
+        self.ready: list[list[Op]] = []
+        self.waiting: dict[str, list[list[Op]]] = {}
+        self.futures: list[Future[None]] = []
+        self.start: Callable[[list[Op]], Future[None]] = _not_started
+        self._lock = threading.Lock()
+        self._failed_stage: int | None = None
+
+    def submit(self, lanes: list[list[Op]]) -> None:
+        with self._lock:
+            for lane in lanes:
+                if self._failed_stage is None or lane[0].stage <= self._failed_stage:
+                    self.futures.append(self.start(lane))
+
+    def started(self) -> int:
+        with self._lock:
+            return len(self.futures)
+
+    def done(self, op_id: str) -> None:
+        with self._lock:
+            lanes = self.waiting.pop(op_id, [])
+        if lanes:
+            self.submit(lanes)
+
+    def failed(self, stage: int) -> None:
+        with self._lock:
+            if self._failed_stage is None or stage < self._failed_stage:
+                self._failed_stage = stage
+
+    def stopped_before(self, stage: int) -> bool:
+        with self._lock:
+            return self._failed_stage is not None and stage > self._failed_stage
+
+
+def _not_started(lane: list[Op]) -> Future[None]:  # pragma: no cover - replaced at once
+    raise RuntimeError("the phase's pool is not running")
+
+
 class Applier(StagedApplier[_Ids]):
     """Applies framework plans to one site, journaling into the store."""
 
@@ -283,6 +356,31 @@ class Applier(StagedApplier[_Ids]):
         """Siblings created under one parent share a lane, because Moodle appends each new
         competency after its siblings: created in source order, they need no reordering."""
         return _lane(op)
+
+    def phases(self, plan: Plan) -> list[list[Op]]:
+        """The frameworks' creates and every create stage run as one phase (a competency's
+        lane starts once its parent's create, or at the top level its framework's, is done);
+        everything else one stage at a time as planned (a framework update, when there is
+        one, before any create, as before)."""
+        phases: list[list[Op]] = []
+        joining = False  # the last phase holds creates only
+        for stage in plan.stages():
+            creates = all(isinstance(op, CreateFramework | CreateCompetency) for op in stage)
+            if creates and joining:
+                phases[-1].extend(stage)
+            else:
+                phases.append(list(stage))
+            joining = creates
+        return phases
+
+    def needs(self, op: Op) -> str | None:
+        """A created competency waits for its parent's create, or at the top level for its
+        framework's create (when those are in this phase)."""
+        if not isinstance(op, CreateCompetency):
+            return None
+        if op.parent is None:
+            return f"{CreateFramework.kind}:{op.framework}:{op.framework}"
+        return f"{CreateCompetency.kind}:{op.framework}:{op.parent}"
 
     def remember_all(self, session: Session, outcomes: list[StepOutcome]) -> None:
         """Created frameworks and competencies in two bulk statements; relations one by one."""

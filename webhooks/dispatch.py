@@ -11,6 +11,7 @@ up by the reference every delivery carries. The dispatcher never learns which LM
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import store
 from store.models import FollowupSequence
@@ -114,7 +115,12 @@ class Dispatcher:
     # -- claiming --------------------------------------------------------------------------
 
     def _session(self) -> Session:
-        return store.session_factory(self.engine)()
+        return self._sessions()
+
+    @functools.cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        """The session factory, made once (it was made for every transaction)."""
+        return store.session_factory(self.engine)
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:

@@ -67,6 +67,7 @@ def create_blueprint(settings: WebhookSettings, engine: Engine,
             log.error("webhook %s event %s not stored: %s", source, event.event_id,
                       type(exc).__name__)
             return _error(503, "the inbox is unavailable; retry later")
+        store.checkpoint_wal(engine)  # SQLite: a thread copies the log back, not this request
         return answer(event, recorded)
 
     return blueprint

@@ -44,6 +44,8 @@ RETRY_AFTER_REFUSAL = timedelta(hours=1)
 # After a failed send that was looked up and not found: wait, so that one run does not
 # hammer a site that is down (the run would claim the same task again at once).
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
+# Write transactions between two checkpoints of an SQLite store (each writes a batch).
+CHECKPOINT_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class Dispatcher:
         queue, so the workers take turns instead of sleeping in SQLite's busy handler."""
         with store.sqlite_writer(self.engine), self._session() as session, session.begin():
             yield session
+        # a batch's transaction writes ~100 rows: SQLite's log copied back every few of them,
+        # by the store's thread, not inside a commit (store.checkpoint_wal)
+        store.checkpoint_wal(self.engine, every=CHECKPOINT_EVERY)
 
     def _count(self, report: DispatchReport, **amounts: int) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     Integer,
     and_,
     bindparam,
@@ -123,6 +124,63 @@ def bounded_payload(payload: Mapping[str, Any], limit: int = MAX_STORED_PAYLOAD)
             "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An event made ready to store, before any transaction: its dedupe key, its row, and
+    on SQLite the INSERT's parameters as the driver takes them (see :func:`prepare_event`)."""
+
+    event: IncomingEvent
+    key: str
+    status: str
+    window: timedelta
+    values: dict[str, Any]
+    driver: tuple[Any, ...] | None = None
+
+
+def prepare_event(
+    event: IncomingEvent,
+    *,
+    now: datetime | None = None,
+    window: timedelta = DEFAULT_DEDUPE_WINDOW,
+    status: InboxStatus | None = None,
+    detail: str | None = None,
+    dialect: Dialect | None = None,
+) -> Prepared:
+    """Everything :func:`record_prepared` needs that does not read the database: the dedupe
+    key, the status, the row (payload bounded) and, for an SQLite ``dialect``, the statement's
+    parameters converted by their column types (JSON, timestamps) exactly as SQLAlchemy would.
+    The receiver prepares before it takes the SQLite writer turn, so the turn (which every
+    webhook of every worker waits for) holds only the database's work."""
+    now = now or utcnow()
+    near: dict[str, Any] = {"near_course": None, "near_user": None, "near_from": None,
+                            "near_to": None}
+    if event.is_completion:
+        assert event.courseid is not None and event.userid is not None
+        assert event.completed_at is not None
+        key = completion_key(event.courseid, event.userid, event.completed_at)
+        near = {"near_course": event.courseid, "near_user": event.userid,
+                "near_from": event.completed_at - window, "near_to": event.completed_at + window}
+        chosen = status or InboxStatus.NEW
+    else:
+        key = _other_key(event)
+        chosen = status or InboxStatus.IGNORED
+        detail = detail or f"event type {event.event_type!r} is not handled"
+    values: dict[str, Any] = {
+        "source": event.source, "event_id": event.event_id, "dedupe_key": key,
+        "event_type": event.event_type[:255], "course_id": event.courseid,
+        "user_id": event.userid, "completed_at": event.completed_at, "received_at": now,
+        "status": chosen.value, "detail": detail, "payload": bounded_payload(event.payload),
+        "processed_at": now if chosen in FINAL_STATUSES else None, "claimed_at": None,
+        **near,
+    }
+    driver = None
+    if dialect is not None and dialect.name == "sqlite":
+        _, plan = _driver_insert(dialect)
+        driver = tuple(fixed if name is None else process(values[name]) if process
+                       else values[name] for name, process, fixed in plan)
+    return Prepared(event, key, chosen.value, window, values, driver)
+
+
 def record_event(
     session: Session | Connection,
     event: IncomingEvent,
@@ -145,42 +203,61 @@ def record_event(
     ``session`` may be a Core ``Connection`` in a transaction (the receiver's, which needs no
     ORM unit of work): the statements are the same, run on that connection.
     """
-    now = now or utcnow()
+    return record_prepared(session, prepare_event(event, now=now, window=window,
+                                                  status=status, detail=detail))
+
+
+def record_prepared(session: Session | Connection, prepared: Prepared) -> Recorded:
+    """:func:`record_event` for an event made ready by :func:`prepare_event`."""
+    event = prepared.event
     connection = session.connection() if isinstance(session, Session) else session
-    near: dict[str, Any] = {"near_course": None, "near_user": None, "near_from": None,
-                            "near_to": None}
     if event.is_completion:
         assert event.courseid is not None and event.userid is not None
-        assert event.completed_at is not None
-        key = completion_key(event.courseid, event.userid, event.completed_at)
         _lock_pair(session, event.courseid, event.userid)
-        near = {"near_course": event.courseid, "near_user": event.userid,
-                "near_from": event.completed_at - window, "near_to": event.completed_at + window}
-        chosen = status or InboxStatus.NEW
+    if prepared.driver is not None and connection.dialect.name == "sqlite":
+        sql, _ = _driver_insert(connection.dialect)
+        inserted = connection.exec_driver_sql(sql, prepared.driver).scalar_one_or_none()
     else:
-        key = _other_key(event)
-        chosen = status or InboxStatus.IGNORED
-        detail = detail or f"event type {event.event_type!r} is not handled"
-    values: dict[str, Any] = {
-        "source": event.source, "event_id": event.event_id, "dedupe_key": key,
-        "event_type": event.event_type[:255], "course_id": event.courseid,
-        "user_id": event.userid, "completed_at": event.completed_at, "received_at": now,
-        "status": chosen.value, "detail": detail, "payload": bounded_payload(event.payload),
-        "processed_at": now if chosen in FINAL_STATUSES else None, "claimed_at": None,
-        **near,
-    }
-    inserted = connection.execute(_insert_statement(connection.dialect.name),
-                                  values).scalar_one_or_none()
+        inserted = connection.execute(_insert_statement(connection.dialect.name),
+                                      prepared.values).scalar_one_or_none()
     if inserted is not None:
-        return Recorded(inserted, True, chosen.value)
+        return Recorded(inserted, True, prepared.status)
     if event.is_completion:
         assert event.courseid is not None and event.userid is not None
         assert event.completed_at is not None
         found = _near_completion(session, event.courseid, event.userid,
-                                 event.completed_at, window)
+                                 event.completed_at, prepared.window)
         if found is not None:
             return Recorded(found[0], False, found[1])
-    return _existing(session, key, event)
+    return _existing(session, prepared.key, event)
+
+
+_Placeholder = tuple[str | None, Any, Any]  # a value's name and bind processor, or a constant
+
+
+@functools.cache
+def _driver_insert(dialect: Dialect) -> tuple[str, tuple[_Placeholder, ...]]:
+    """The SQLite INSERT of :func:`_insert_statement` compiled once for ``dialect``, and per
+    positional placeholder either the value's name with its type's bind processor (what
+    SQLAlchemy applies when it executes the statement) or the statement's own constant
+    (e.g. the event type compared with), processed once."""
+    statement = _insert_statement(dialect.name)
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    names = compiled.positiontup
+    if names is None:  # pragma: no cover - SQLite's parameters are positional
+        raise StoreError("the SQLite dialect's parameters are not positional")
+    values = {c.name for c in InboxEvent.__table__.columns} | {
+        "near_course", "near_user", "near_from", "near_to"}
+    plan: list[_Placeholder] = []
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in values:
+            plan.append((name, process, None))
+        else:
+            constant = bind.effective_value
+            plan.append((None, None, process(constant) if process else constant))
+    return compiled.string, tuple(plan)
 
 
 @functools.cache

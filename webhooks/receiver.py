@@ -27,7 +27,7 @@ import store
 from config.webhooks import HeaderSecretSource, WebhookSettings
 from webhooks import events, verify
 from webhooks.errors import PayloadError, TooLargeError, WebhookError
-from webhooks.inbox import IncomingEvent, Recorded, record_event
+from webhooks.inbox import IncomingEvent, Recorded, prepare_event, record_prepared
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,13 @@ def create_blueprint(settings: WebhookSettings, engine: Engine,
             log.info("webhook %s refused (%d): %s", source, exc.status, exc.message)
             return _error(exc.status, exc.message)
         try:
+            # The row and its parameters are made before the writer turn, so the turn (which
+            # every webhook of every worker queues for) holds only the database's work; then a
             # Core connection, no ORM session: one statement in a BEGIN IMMEDIATE transaction,
-            # committed when the block ends (before the answer), rolled back if it raises
+            # committed when the block ends (before the answer), rolled back if it raises.
+            prepared = prepare_event(event, now=clock(), window=window, dialect=engine.dialect)
             with store.sqlite_writer(engine), engine.begin() as connection:
-                recorded = record_event(connection, event, now=clock(), window=window)
+                recorded = record_prepared(connection, prepared)
         except SQLAlchemyError as exc:
             log.error("webhook %s event %s not stored: %s", source, event.event_id,
                       type(exc).__name__)

@@ -244,7 +244,7 @@ def test_store_failure_is_503_so_the_sender_retries(engine, monkeypatch) -> None
     def down(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(receiver, "record_event", down)
+    monkeypatch.setattr(receiver, "record_prepared", down)  # the receiver stores through it
     http = create_app(settings(engine), engine).test_client()
     answer = post_sidecar(http, completion_event(8, 55, DONE))
     assert answer.status_code == 503

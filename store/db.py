@@ -165,7 +165,7 @@ def checkpoint_wal(engine: Engine, *, every: int = SQLITE_CHECKPOINT_EVERY) -> b
     key = (os.getpid(), database)  # a thread does not survive fork(): one per process
     with _writer_locks_guard:
         found = _checkpointers.get(key)
-        if found is None:
+        if found is None or found.engine() is None:  # none yet, or its engine is gone
             found = _checkpointers[key] = _Checkpointer(engine)
     return found.count(every)
 
@@ -175,7 +175,7 @@ class _Checkpointer:
     gone (it holds it weakly)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = weakref.ref(engine)
+        self.engine = weakref.ref(engine)
         self._calls = 0
         self._lock = threading.Lock()
         self._due = threading.Event()
@@ -192,11 +192,11 @@ class _Checkpointer:
     def _run(self) -> None:
         while True:
             if not self._due.wait(timeout=60):
-                if self._engine() is None:
+                if self.engine() is None:
                     return
                 continue
             self._due.clear()
-            engine = self._engine()
+            engine = self.engine()
             if engine is None:
                 return
             try:

@@ -46,3 +46,23 @@ def test_nothing_to_do_without_an_sqlite_file() -> None:
     engine = store.create_engine("sqlite://")
     assert not store.checkpoint_wal(engine, every=1)
     engine.dispose()
+
+
+def test_a_new_engine_gets_a_thread_when_the_old_one_is_gone(tmp_path: Path) -> None:
+    import gc
+
+    url = f"sqlite:///{tmp_path}/state.sqlite"
+    first = store.create_engine(url)
+    store.checkpoint_wal(first, every=1000)
+    first.dispose()
+    del first
+    gc.collect()
+    second = store.create_engine(url)
+    store.migrate(second)
+    before = (tmp_path / "state.sqlite").stat().st_size
+    assert store.checkpoint_wal(second, every=1)
+    deadline = time.monotonic() + 10
+    while (tmp_path / "state.sqlite").stat().st_size == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "state.sqlite").stat().st_size > before
+    second.dispose()

@@ -39,6 +39,20 @@ RUN_KIND = "skills_map"
 LINKED = "linked"  # detail of a link this run made (and so owns)
 
 
+def remember_link(session: Session, site: str, outcome: StepOutcome, lms_id: int) -> None:
+    """Keep in the store the links lms-sidecar made (only those are ever removed), as each
+    link or unlink step lands."""
+    op = outcome.op
+    if outcome.status != "done" or not isinstance(op, LinkOp):
+        return
+    key = {"site": site, "kind": LINK_KIND,
+           "external_id": link_key(op.course_id, op.competency_id)}
+    if isinstance(op, LinkCourseCompetency) and outcome.detail.startswith(LINKED):
+        store.remember_object(session, lms_id=lms_id, **key)
+    elif isinstance(op, UnlinkCourseCompetency):
+        store.forget_object(session, **key)
+
+
 class LinkApplier(StagedApplier[None]):
     """Carries out link plans: add + outcome, outcome changes, removals of our links."""
 
@@ -50,15 +64,7 @@ class LinkApplier(StagedApplier[None]):
         return ("course", str(op.course_id)) if isinstance(op, LinkOp) else (op.op_id,)
 
     def remember(self, session: Session, outcome: StepOutcome) -> None:
-        op = outcome.op
-        if outcome.status != "done" or not isinstance(op, LinkOp):
-            return
-        key = {"site": self.site, "kind": LINK_KIND,
-               "external_id": link_key(op.course_id, op.competency_id)}
-        if isinstance(op, LinkCourseCompetency) and outcome.detail.startswith(LINKED):
-            store.remember_object(session, lms_id=outcome.lms_id or 0, **key)
-        elif isinstance(op, UnlinkCourseCompetency):
-            store.forget_object(session, **key)
+        remember_link(session, self.site, outcome, outcome.lms_id or 0)
 
     def _link(self, op: LinkCourseCompetency, _: None) -> StepOutcome:
         added = self.client.add_competency_to_course(op.course_id, op.competency_id)

@@ -27,14 +27,13 @@ from skills_map.errors import (
     SkillsMapError,
     StaleMapPlanError,
 )
-from skills_map.job import LINKED, RUN_KIND
+from skills_map.job import LINKED, RUN_KIND, remember_link
 from skills_map.links import (
     LINK_KIND,
     LinkCourseCompetency,
     LinkOp,
     SetLinkOutcome,
     UnlinkCourseCompetency,
-    link_key,
 )
 from skills_map.linkset import (
     Names,
@@ -87,15 +86,8 @@ class LinkSetApplier(StagedApplier[None, CompetencyLinkSite]):
         return ("competency", str(op.competency_id)) if isinstance(op, LinkOp) else (op.op_id,)
 
     def remember(self, session: Session, outcome: StepOutcome) -> None:
-        op = outcome.op
-        if outcome.status != "done" or not isinstance(op, LinkOp):
-            return
-        key = {"site": self.site, "kind": LINK_KIND,
-               "external_id": link_key(op.course_id, op.competency_id)}
-        if isinstance(op, LinkCourseCompetency) and outcome.detail.startswith(LINKED):
-            store.remember_object(session, lms_id=op.competency_id, **key)
-        elif isinstance(op, UnlinkCourseCompetency):
-            store.forget_object(session, **key)
+        # Totara's link has no id of its own: the competency's stands for it.
+        remember_link(session, self.site, outcome, getattr(outcome.op, "competency_id", 0))
 
     def _write(self, op: LinkOp, _: None) -> StepOutcome:
         current = self.client.course_links(op.competency_id)

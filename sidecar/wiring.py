@@ -6,6 +6,7 @@ root reads settings or environment variables itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -21,16 +22,18 @@ from connector.pacing import CallStats, RateLimiter
 from connector.retry import RetryPolicy
 from sidecar.metrics import observe_call
 from sidecar.totara_wiring import build_legacy_client
+from skills_map.catalogue import CatalogueSource, MoodleCatalogue
 from skills_map.errors import SkillsMapError
 from skills_map.job import SkillsMap
 from skills_map.linkset_job import LinkSetMap
 from skills_map.namepath import ExportedCompetency
 from skills_map.review import SuggestOptions
-from skills_map.totara_links import TotaraCourseLinks
+from skills_map.totara_links import TotaraCatalogue, TotaraCourseLinks
 from sync.apply import Applied, Progress
 from sync.errors import SyncError
 from sync.hrimport import HrImportSync
 from sync.job import FrameworkSync
+from sync.model import Framework
 from sync.plan import Plan
 from sync.planner import PlanOptions
 from sync.sources import read_sources
@@ -137,23 +140,6 @@ def build_framework_target(settings: Settings, engine: Engine) -> FrameworkTarge
     return build_framework_sync(settings, build_client(settings.lms), engine)
 
 
-TOTARA_COURSE_LINKS = (
-    "lms.kind is totara: `sidecar map {command}` needs what Moodle's course competencies give "
-    "(every competency with its idnumber, rule outcomes, tags), which Totara's web services "
-    "do not; nothing was read or sent. `sidecar map plan` and `sidecar map apply` do work on "
-    "Totara (through totara_competency_set_linked_courses; docs/totara.md, course links).")
-
-
-def require_course_links(settings: Settings, command: str = "suggest") -> None:
-    """Refuse the skills-map commands that only a Moodle site can serve (suggest, coverage).
-
-    Raises:
-        SkillsMapError: ``lms.kind`` is ``totara`` (the message says why and what works).
-    """
-    if settings.lms.kind == "totara":
-        raise SkillsMapError(TOTARA_COURSE_LINKS.format(command=command))
-
-
 def build_map_job(settings: Settings, mapping_file: Path | None = None) -> MapJob:
     """The plan/apply job of the skills map for this site's kind: Moodle's course
     competencies, or Totara's per-competency linked courses through its legacy services.
@@ -167,6 +153,30 @@ def build_map_job(settings: Settings, mapping_file: Path | None = None) -> MapJo
     engine = open_store(settings)
     if settings.lms.kind != "totara":
         return build_skills_map(settings, build_client(settings.lms), engine, mapping_file)
+    site, _, exported = _totara_links(settings, engine)
+    return LinkSetMap(site, engine, settings.lms.url,
+                      mapping_file or settings.skills_map.mapping_file, exported)
+
+
+def build_catalogue_source(settings: Settings, engine: Engine) -> CatalogueSource:
+    """What `map suggest` and `map coverage` read: Moodle's catalogue and course
+    competencies, or on Totara the framework sources, the last HR Import export (to find
+    competencies by name), courses and per-competency links through the legacy services.
+
+    Raises:
+        SkillsMapError, SyncError, LmsError: as :func:`build_map_job`.
+    """
+    if settings.lms.kind != "totara":
+        return MoodleCatalogue(build_client(settings.lms))
+    site, sources, exported = _totara_links(settings, engine)
+    return TotaraCatalogue(site, sources, exported)
+
+
+def _totara_links(settings: Settings, engine: Engine) -> tuple[
+        TotaraCourseLinks, Callable[[], list[Framework]],
+        Callable[[], list[ExportedCompetency]]]:
+    """Totara's course-link functions (checked present), the framework sources, and the
+    competencies of the last HR Import export with their frameworks' names."""
     legacy = build_legacy_client(settings.lms)
     if legacy is None:
         raise SkillsMapError("course links on Totara go through its legacy web services: set "
@@ -179,15 +189,15 @@ def build_map_job(settings: Settings, mapping_file: Path | None = None) -> MapJo
         raise SkillsMapError("sync.sources is not set: on Totara the skills map finds each "
                              "framework by the name its source gives it; list the framework "
                              "sources under sync.sources")
-    names = {fw.idnumber: fw.shortname for fw in read_sources(export.sources)}
+    frameworks = read_sources(export.sources)
+    names = {fw.idnumber: fw.shortname for fw in frameworks}
 
     def exported() -> list[ExportedCompetency]:
         return [ExportedCompetency(r.frameworkidnumber, names.get(r.frameworkidnumber, ""),
                                    r.idnumber, r.fullname, r.parentidnumber)
                 for r in export.last_export().values() if not r.deleted]
 
-    return LinkSetMap(site, engine, settings.lms.url,
-                      mapping_file or settings.skills_map.mapping_file, exported)
+    return site, lambda: frameworks, exported
 
 
 def build_skills_map(settings: Settings, client: MoodleClient, engine: Engine,

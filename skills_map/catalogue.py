@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from connector.moodle import endpoints as ep
 from connector.moodle import models as m
@@ -22,13 +23,16 @@ from skills_map.tags import read_course_tags
 @dataclass(frozen=True)
 class Catalogue:
     """The site's courses and the competencies of its frameworks; ``tags`` by course id when
-    they were read, and ``notes`` saying what could not be read."""
+    they were read, ``notes`` saying what could not be read, and ``unresolved`` the
+    competencies (framework, idnumber) the site holds under no known id, with the reason
+    (a site that never answers idnumbers; their ids here are placeholders below zero)."""
 
     courses: tuple[m.Course, ...]
     frameworks: tuple[m.CompetencyFramework, ...]
     competencies: dict[str, tuple[m.Competency, ...]] = field(default_factory=dict)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    unresolved: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def course(self, ref: str) -> m.Course | None:
         """A course by shortname, else by idnumber."""
@@ -80,6 +84,34 @@ def read_catalogue(client: MoodleClient, frameworks: Sequence[str] = (), *,
     tags = read_course_tags(client)
     notes = (tags.unavailable,) if tags.unavailable else ()
     return Catalogue(courses, tuple(found), competencies, tags.by_course, notes)
+
+
+class CatalogueSource(Protocol):
+    """What suggestions and coverage read of a site: its catalogue and its current links.
+
+    The composition root picks the implementation (Moodle's course competencies, or a site
+    that keeps links per competency); the code using it never asks which LMS it is.
+    """
+
+    def catalogue(self, frameworks: Sequence[str] = (), *,
+                  with_tags: bool = False) -> Catalogue: ...
+
+    def links(self, catalogue: Catalogue) -> dict[int, list[m.CourseCompetency]]:
+        """The links of the catalogue's courses to its competencies, by course id."""
+
+
+@dataclass(frozen=True)
+class MoodleCatalogue:
+    """Moodle's side: :func:`read_catalogue` and one call per course for its links."""
+
+    client: MoodleClient
+
+    def catalogue(self, frameworks: Sequence[str] = (), *,
+                  with_tags: bool = False) -> Catalogue:
+        return read_catalogue(self.client, frameworks, with_tags=with_tags)
+
+    def links(self, catalogue: Catalogue) -> dict[int, list[m.CourseCompetency]]:
+        return read_links(self.client, [c.id for c in catalogue.courses])
 
 
 def read_links(client: MoodleClient,

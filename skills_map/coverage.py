@@ -26,6 +26,7 @@ class CompetencyCoverage:
     name: str
     level: int
     courses: tuple[str, ...]
+    unresolved: str = ""  # why the site's copy was not found (its links are unknown)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ class Coverage:
 
     @property
     def uncovered(self) -> list[CompetencyCoverage]:
-        """Competencies that no course builds."""
-        return [c for c in self.competencies if not c.courses]
+        """Competencies that no course builds (of those found on the site)."""
+        return [c for c in self.competencies if not c.courses and not c.unresolved]
+
+    @property
+    def unresolved(self) -> list[CompetencyCoverage]:
+        """Competencies not found on the site: whether a course builds them is unknown."""
+        return [c for c in self.competencies if c.unresolved]
 
     @property
     def unmapped(self) -> list[CourseCoverage]:
@@ -75,7 +81,8 @@ class Coverage:
 
 def build_coverage(catalogue: Catalogue,
                    links: Mapping[int, Sequence[m.CourseCompetency]]) -> Coverage:
-    """Coverage of the catalogue's frameworks by the given course links."""
+    """Coverage of the catalogue's frameworks by the given course links; competencies the
+    site holds under no known id (``catalogue.unresolved``) are kept, with the reason."""
     outcomes: dict[tuple[str, str, str], int] = {}
     for course_id, rows in links.items():
         course = catalogue.course_by_id(course_id)
@@ -86,7 +93,8 @@ def build_coverage(catalogue: Catalogue,
                     row.coursecompetency.ruleoutcome)
     competencies = tuple(
         CompetencyCoverage(fw, c.idnumber, c.shortname, level_of(c), tuple(sorted(
-            course for (course, f, i) in outcomes if f == fw and i == c.idnumber)))
+            course for (course, f, i) in outcomes if f == fw and i == c.idnumber)),
+            catalogue.unresolved.get((fw, c.idnumber), ""))
         for fw, rows in catalogue.competencies.items()
         for c in sorted(rows, key=lambda c: (c.path, c.sortorder)))
     competencies = tuple(sorted(competencies, key=lambda c: (c.framework, _order(c, catalogue))))
@@ -112,6 +120,9 @@ def to_json(coverage: Coverage) -> dict[str, object]:
         "uncovered_competencies": [{"framework": c.framework, "idnumber": c.idnumber,
                                     "name": c.name, "level": c.level}
                                    for c in coverage.uncovered],
+        "unresolved_competencies": [{"framework": c.framework, "idnumber": c.idnumber,
+                                     "name": c.name, "level": c.level,
+                                     "reason": c.unresolved} for c in coverage.unresolved],
         "courses_without_competencies": [{"shortname": c.shortname, "name": c.name}
                                          for c in coverage.unmapped],
         "links": [{"course": k[0], "framework": k[1], "competency": k[2],
@@ -120,16 +131,18 @@ def to_json(coverage: Coverage) -> dict[str, object]:
 
 
 def to_csv(coverage: Coverage) -> str:
-    """One row per competency and per course: what builds it, or what it builds."""
+    """One row per competency and per course: what builds it, or what it builds; the last
+    column says why a competency was not found on the site (empty when it was)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "framework", "level", "id", "name", "links", "linked_to"])
+    writer.writerow(["kind", "framework", "level", "id", "name", "links", "linked_to",
+                     "unresolved"])
     for c in coverage.competencies:
         writer.writerow(["competency", c.framework, c.level, c.idnumber, c.name,
-                         len(c.courses), ";".join(c.courses)])
+                         len(c.courses), ";".join(c.courses), c.unresolved])
     for course in coverage.courses:
         writer.writerow(["course", "", "", course.shortname, course.name,
-                         len(course.competencies), ";".join(course.competencies)])
+                         len(course.competencies), ";".join(course.competencies), ""])
     return out.getvalue()
 
 
@@ -141,8 +154,9 @@ SVG_NS = "http://www.w3.org/2000/svg"
 def to_svg(coverage: Coverage) -> str:
     """The matrix of courses (rows) x competencies (columns), coloured by rule outcome.
 
-    Columns are grouped by framework; a competency no course builds has a red label, a
-    course that builds none a red name. Hovering a cell shows the link.
+    Columns are grouped by framework; a competency no course builds has a red label (grey,
+    with the reason on hover, when it was not found on the site), a course that builds none a
+    red name. Hovering a cell shows the link.
     """
     comps, courses = coverage.competencies, coverage.courses
     # Column labels are turned 60 degrees up: the last one reaches right by cos(60) of its
@@ -185,8 +199,11 @@ def _columns(svg: etree._Element, comps: Sequence[CompetencyCoverage]) -> None:
                              y2=str(TOP - 2), stroke="#757575")
             previous = comp.framework
         label = ("  " * (comp.level - 1)) + comp.idnumber
-        _text(svg, x + CELL - 5, TOP - 4, label, rotate=(x + CELL - 5, TOP - 4),
-              fill="#c62828" if not comp.courses else "#000", tip=comp.name)
+        fill = "#9e9e9e" if comp.unresolved else "#c62828" if not comp.courses else "#000"
+        tip = f"{comp.name} (not found on the site: {comp.unresolved})" if comp.unresolved \
+            else comp.name
+        _text(svg, x + CELL - 5, TOP - 4, label, rotate=(x + CELL - 5, TOP - 4), fill=fill,
+              tip=tip)
 
 
 def _legend(svg: etree._Element, x: int, y: int) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 import store
 from connector.moodle.client import MoodleClient
-from skills_map.catalogue import read_catalogue, read_links
+from skills_map.catalogue import CatalogueSource, MoodleCatalogue
 from skills_map.errors import SkillsMapError
 from skills_map.mapfile import NewLink, add_links
 from skills_map.mapping import Outcome, read_mapping
@@ -51,16 +51,20 @@ class SuggestResult:
     notes: tuple[str, ...] = ()
 
 
-def suggest(client: MoodleClient, engine: Engine, site: str, mapping_file: Path | None,
-            options: SuggestOptions, frameworks: Sequence[str] = ()) -> SuggestResult:
+def suggest(lms: CatalogueSource | MoodleClient, engine: Engine, site: str,
+            mapping_file: Path | None, options: SuggestOptions,
+            frameworks: Sequence[str] = ()) -> SuggestResult:
     """Compute suggestions for every course and store them as pending.
+
+    ``lms`` is the site's catalogue source (a Moodle client stands for Moodle's).
 
     Raises:
         MappingError: the mapping file has problems (fix it first: it decides what is new).
-        LmsError: Moodle could not be read.
+        LmsError: the LMS could not be read.
     """
-    catalogue = read_catalogue(client, frameworks, with_tags=True)
-    links = read_links(client, [c.id for c in catalogue.courses])
+    source = MoodleCatalogue(lms) if isinstance(lms, MoodleClient) else lms
+    catalogue = source.catalogue(frameworks, with_tags=True)
+    links = source.links(catalogue)
     exclude: set[tuple[str, str, str]] = set()
     for course_id, rows in links.items():
         course = catalogue.course_by_id(course_id)

@@ -171,7 +171,8 @@ def _course_links(enabled: bool, functions: frozenset[str] | None) -> TotaraFeat
         "skills_map", title, enabled, True,
         "links written with totara_competency_set_linked_courses to competencies found by "
         "their names (from lms-sidecar's HR Import export); `map suggest` and `map coverage` "
-        "are Moodle-only", ("competency_index also needs Totara's competency_assignment "
+        "read them with totara_competency_get_linked_courses (course tags are not read on "
+        "Totara)", ("competency_index also needs Totara's competency_assignment "
                             "feature on; `sidecar map plan` says so if it is off",))
 
 

@@ -16,17 +16,13 @@ from sidecar.commands.skills_review import audit, review
 from sidecar.context import CHANGES_PENDING, NOT_READY, OK, CliContext, pass_context
 from sidecar.wiring import (
     MapJob,
-    build_client,
+    build_catalogue_source,
     build_map_job,
-    build_skills_map,
     open_store,
-    require_course_links,
     suggest_options,
 )
 from skills_map import coverage as cov
-from skills_map.catalogue import read_catalogue, read_links
 from skills_map.errors import SkillsMapError
-from skills_map.job import SkillsMap
 from skills_map.links import ForeignLink, LinkOp, SetLinkOutcome
 from skills_map.linkset import UnresolvedLink
 from skills_map.mapping import Outcome
@@ -55,16 +51,6 @@ def map_job(ctx: CliContext, mapping: Path | None) -> Iterator[MapJob]:
     """The plan/apply job for this site's LMS (Moodle or Totara)."""
     with _plain_errors(ctx):
         yield build_map_job(ctx.settings(), mapping)
-
-
-@contextmanager
-def moodle_map_job(ctx: CliContext, mapping: Path | None, command: str) -> Iterator[SkillsMap]:
-    """The Moodle-only job (suggestions need every competency with its idnumber)."""
-    settings = ctx.settings()
-    with _plain_errors(ctx):
-        require_course_links(settings, command)
-        engine = open_store(settings)
-        yield build_skills_map(settings, build_client(settings.lms), engine, mapping)
 
 
 @click.group("map")
@@ -198,18 +184,22 @@ def map_suggest(ctx: CliContext, mapping: Path | None, frameworks: tuple[str, ..
     and description, with a score and the words and tags that matched. Pairs already
     linked, already in the mapping file or rejected before are not proposed. Nothing is sent
     to the LMS: review them with `sidecar map review`. Without the tag functions in the
-    token's service (see `sidecar check`), suggestions use names and summaries and say so.
+    token's service (see `sidecar check`), and always on Totara, suggestions use names and
+    summaries and say so.
 
     Exit codes: 0 done (even with no suggestions); 1 error.
     """
     settings = ctx.settings()
     options = suggest_options(settings, top_k=top_k, threshold=threshold)
-    with moodle_map_job(ctx, mapping, "suggest") as job:
-        result = run_suggest(job.client, job.engine, job.site, job.mapping_file, options,
-                             frameworks)
-        with store.session_scope(job.sessions) as session:
+    site = settings.lms.url
+    with _plain_errors(ctx):
+        engine = open_store(settings)
+        source = build_catalogue_source(settings, engine)
+        result = run_suggest(source, engine, site, mapping or settings.skills_map.mapping_file,
+                             options, frameworks)
+        with store.session_scope(store.session_factory(engine)) as session:
             ids = {(r.course, r.framework, r.competency): r.id
-                   for r in store.list_suggestions(session, job.site)}
+                   for r in store.list_suggestions(session, site)}
     rows = [{"id": ids[s.key], "course": s.course, "framework": s.framework,
              "competency": s.competency, "name": s.competency_name, "score": s.score,
              "evidence": list(s.evidence)} for s in result.proposed]
@@ -245,20 +235,16 @@ def map_suggest(ctx: CliContext, mapping: Path | None, frameworks: tuple[str, ..
 def map_coverage(ctx: CliContext, frameworks: tuple[str, ...], fmt: str,
                  svg: Path | None) -> None:
     """Show which competencies no course builds and which courses build no competency,
-    per framework and level, from the links Moodle holds now.
+    per framework and level, from the links the LMS holds now. On Totara, competencies are
+    found by name from the last HR Import export; those not found are listed with the reason.
 
     Exit codes: 0 report written; 1 error.
     """
     settings = ctx.settings()
-    try:
-        require_course_links(settings, "coverage")
-        client = build_client(settings.lms)
-        catalogue = read_catalogue(client, frameworks)
-        report = cov.build_coverage(catalogue, read_links(client, [c.id for c in
-                                                                   catalogue.courses]))
-    except (LmsError, SkillsMapError) as exc:
-        ctx.err.print(f"[bold red]Error:[/] {exc}", highlight=False)
-        raise click.exceptions.Exit(NOT_READY) from exc
+    with _plain_errors(ctx):
+        source = build_catalogue_source(settings, open_store(settings))
+        catalogue = source.catalogue(frameworks)
+        report = cov.build_coverage(catalogue, source.links(catalogue))
     if svg:
         svg.write_text(cov.to_svg(report), encoding="utf-8")
         ctx.err.print(f"Wrote the coverage matrix to {svg}", highlight=False)
@@ -282,6 +268,11 @@ def _print_coverage(ctx: CliContext, report: cov.Coverage) -> None:
         f"{c.framework}/{c.idnumber}" for c in report.uncovered), highlight=False)
     ctx.out.print(f"Courses that build no competency ({len(report.unmapped)}): " + ", ".join(
         c.shortname for c in report.unmapped), highlight=False)
+    if report.unresolved:
+        ctx.out.print(f"Competencies not found in the LMS ({len(report.unresolved)}; whether "
+                      "a course builds them is unknown):", highlight=False)
+        for c in report.unresolved:
+            ctx.out.print(f"  {c.framework}/{c.idnumber}: {c.unresolved}", highlight=False)
 
 
 map_group.add_command(review)

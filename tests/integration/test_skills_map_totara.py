@@ -155,13 +155,106 @@ def test_a_site_that_refuses_stops_before_writing_and_names_the_function(
     assert db.scalar("SELECT COUNT(*) FROM comp_criteria_course") == 0
 
 
-@pytest.mark.parametrize("command", ["suggest", "coverage"])
-def test_suggest_and_coverage_still_stop_on_totara_and_point_to_plan_and_apply(
-        sidecar, db, command: str):
-    result = sidecar("map", command)
-    assert result.exit_code == 1
-    message = " ".join(result.stderr.split())
-    assert f"`sidecar map {command}`" in message and "`sidecar map plan`" in message
+def link_rows(db) -> list[tuple[int, int, int]]:
+    return [(r["competencyid"], r["courseid"], r["mandatory"]) for r in db.all(
+        "SELECT competencyid, courseid, mandatory FROM comp_criteria_course ORDER BY 1, 2")]
+
+
+def test_coverage_shows_linked_unlinked_and_unresolved_competencies_and_writes_nothing(
+        sidecar, totara, db, tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    assert sidecar("map", "apply").exit_code == 0
+    hand = db.scalar("SELECT id FROM course WHERE shortname = 'COMM-140'")
+    present = db.scalar("SELECT id FROM comp WHERE idnumber = 'WS-COMM-PRESENT'")
+    db.insert("comp_criteria_course", competencyid=present, courseid=hand, mandatory=0)
+    db.execute("UPDATE comp SET fullname = 'Hard talks' WHERE idnumber = 'WS-COMM-DIFFICULT'")
+    before = link_rows(db)
+    files = sorted((tmp_path / "hrimport").iterdir())
+
+    result = sidecar("map", "coverage", "--format", "json", "--svg", str(tmp_path / "m.svg"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {(k["course"], k["competency"], k["outcome"]) for k in report["links"]} == {
+        ("COMM-101", "WS-COMM-FEEDBACK", "complete"),   # mandatory, written by map apply
+        ("COMM-140", "WS-COMM-PRESENT", "evidence")}    # optional, made by hand in Totara
+    [unresolved] = report["unresolved_competencies"]
+    assert unresolved["idnumber"] == "WS-COMM-DIFFICULT"
+    assert "no competency named 'Handles difficult conversations'" in unresolved["reason"]
+    uncovered = {c["idnumber"] for c in report["uncovered_competencies"]}
+    assert "WS-COMM-WRITE" in uncovered and "WS-COMM-FEEDBACK" not in uncovered
+    assert "WS-COMM-DIFFICULT" not in uncovered  # unknown, not "uncovered"
+    unmapped = {c["shortname"] for c in report["courses_without_competencies"]}
+    assert "COMM-120" in unmapped and "COMM-101" not in unmapped
+    top = next(lv for lv in report["levels"] if lv["level"] == 1)
+    assert top["framework"] == "WORK-SKILLS" and top["competencies"] >= 1
+    svg = (tmp_path / "m.svg").read_text()
+    assert "not found on the site" in svg and "WS-COMM-FEEDBACK" in svg
+
+    rows = {r[3]: r for r in __import__("csv").reader(
+        sidecar("map", "coverage", "--format", "csv").stdout.splitlines())}
+    assert rows["WS-COMM-FEEDBACK"][6] == "COMM-101" and rows["WS-COMM-FEEDBACK"][7] == ""
+    assert "renamed" in rows["WS-COMM-DIFFICULT"][7]
+    table = " ".join(sidecar("map", "coverage").stdout.split())
+    assert "Competencies not found in the LMS (1" in table
+    assert "WORK-SKILLS/WS-COMM-DIFFICULT: no competency named" in table
+
+    assert link_rows(db) == before  # nothing written to Totara
+    assert sorted((tmp_path / "hrimport").iterdir()) == files
+
+
+def test_coverage_before_any_import_lists_every_competency_as_not_exported(sidecar, db):
+    result = sidecar("map", "coverage", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["links"] == [] and report["uncovered_competencies"] == []
+    assert report["unresolved_competencies"]
+    assert all("not in the last HR Import export" in c["reason"]
+               for c in report["unresolved_competencies"])
+
+
+def test_suggest_proposes_links_review_writes_them_and_nothing_reaches_totara(
+        sidecar, totara, db, tmp_path: Path):
+    exported_and_imported(sidecar, totara, tmp_path)
+    (tmp_path / "map.yaml").write_text(MAPPING.split("  - course: COMM-101")[0]
+                                       + MAPPING.split("competencies: [WS-COMM-FEEDBACK]\n")[1])
+    assert sidecar("map", "apply").exit_code == 0  # COMM-120 -> WS-COMM-DIFFICULT linked
+    before = link_rows(db)
+
+    result = sidecar("map", "suggest", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    pairs = {(s["course"], s["competency"]): s for s in answer["suggestions"]}
+    feedback = pairs[("COMM-101", "WS-COMM-FEEDBACK")]
+    assert feedback["score"] > 0 and "feedback" in " ".join(feedback["evidence"]).lower()
+    assert ("COMM-120", "WS-COMM-DIFFICULT") not in pairs  # linked and in the file
+    assert ("COMM-140", "WS-COMM-PRESENT") in pairs
+    [note] = answer["notes"]
+    assert "course tags are not read" in note
+    assert " ".join(result.stderr.split()).count("course tags are not read") == 1
+    assert link_rows(db) == before  # suggestions are only stored
+
+    reviewed = sidecar("map", "review", "--accept", f"{feedback['id']}=complete")
+    assert reviewed.exit_code == 0, reviewed.output
+    mapping = (tmp_path / "map.yaml").read_text()
+    assert "COMM-101" in mapping and "WS-COMM-FEEDBACK" in mapping
+    assert link_rows(db) == before
+    again = json.loads(sidecar("map", "suggest", "--json").stdout)
+    assert ("COMM-101", "WS-COMM-FEEDBACK") not in {
+        (s["course"], s["competency"]) for s in again["suggestions"]}
+    planned = sidecar("map", "plan", "--json")
+    assert planned.exit_code == 2
+    [op] = [op for op in json.loads(planned.stdout)["ops"]
+            if op["kind"] == "link_course_competency"]
+    assert (op["course"], op["competency"]) == ("COMM-101", "WS-COMM-FEEDBACK")
+
+
+def test_suggest_and_coverage_stop_when_the_service_lacks_a_link_function(sidecar, db):
+    db.execute("DELETE FROM external_services_functions WHERE functionname = "
+               "'totara_competency_get_linked_courses'")
+    for command in ("suggest", "coverage"):
+        result = sidecar("map", command)
+        assert result.exit_code == 1
+        assert "lacks totara_competency_get_linked_courses" in " ".join(result.stderr.split())
 
 
 def check_skills_map(sidecar) -> tuple[int, dict[str, object]]:

@@ -12,12 +12,12 @@ from connector.errors import LmsError
 from sidecar.admin.panels import register_link
 from sidecar.admin.views import blueprint
 from sidecar.app import services
-from sidecar.wiring import build_client
+from sidecar.wiring import build_catalogue_source
 from skills_map import coverage as cov
-from skills_map.catalogue import read_catalogue, read_links
 from skills_map.errors import SkillsMapError
 from skills_map.mapping import Outcome
 from skills_map.review import decide, pending
+from sync.errors import SyncError
 
 log = logging.getLogger(__name__)
 ACTOR = "admin (web)"
@@ -53,24 +53,25 @@ def decide_suggestion(suggestion_id: int) -> ResponseReturnValue:
 
 @blueprint.get("/coverage")
 def coverage() -> ResponseReturnValue:
-    """The courses x competencies matrix as a picture, and the gaps, from Moodle's links."""
+    """The courses x competencies matrix as a picture, and the gaps, from the LMS's links."""
     svc = services()
-    client = build_client(svc.settings.lms)
     framework = request.args.get("framework", "")
     try:
-        catalogue = read_catalogue(client, [framework] if framework else [])
-        report = cov.build_coverage(catalogue, read_links(client, [c.id for c in
-                                                                   catalogue.courses]))
+        source = build_catalogue_source(svc.settings, svc.engine)
+        catalogue = source.catalogue([framework] if framework else [])
+        report = cov.build_coverage(catalogue, source.links(catalogue))
     except LmsError as exc:
-        flash(f"Moodle could not be read: {exc.message}", "error")
-        return render_template("admin/coverage.html", svg=None, report=None, calls=0)
-    # lxml built the picture and escaped every text in it: no markup from Moodle gets through
+        flash(f"The LMS could not be read: {exc.message}", "error")
+        return render_template("admin/coverage.html", svg=None, report=None)
+    except (SkillsMapError, SyncError) as exc:
+        flash(str(exc), "error")
+        return render_template("admin/coverage.html", svg=None, report=None)
+    # lxml built the picture and escaped every text in it: no markup from the LMS gets through
     picture = cov.to_svg(report)
     if picture.startswith("<?xml"):
         picture = picture.split("?>", 1)[1]  # inline in HTML, without the XML declaration
     svg = Markup(picture)  # noqa: S704
-    return render_template("admin/coverage.html", svg=svg, report=report,
-                           calls=client.stats.calls)
+    return render_template("admin/coverage.html", svg=svg, report=report)
 
 
 register_link("Suggestions", "admin.suggestions")

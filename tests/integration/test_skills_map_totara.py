@@ -320,3 +320,23 @@ def test_a_competency_deleted_in_totara_after_we_linked_it_does_not_stop_the_pla
     planned = sidecar("map", "plan")
     assert planned.exit_code == 0, planned.output
     assert "No changes" in planned.stdout
+
+
+def test_the_admin_coverage_page_reads_totara_too(sidecar, totara, db, tmp_path: Path):
+    from pydantic import SecretStr
+
+    from config import load_settings
+    from sidecar.app import create_app
+    from tests.integration.test_admin_feature_pages import PASSWORD, signed_in_client
+
+    exported_and_imported(sidecar, totara, tmp_path)
+    assert sidecar("map", "apply").exit_code == 0
+    settings = load_settings(tmp_path / "sidecar.yaml")
+    admin = settings.admin.model_copy(update={"password": SecretStr(PASSWORD),
+                                              "session_key": SecretStr("k" * 40),
+                                              "secure_cookies": False})
+    page = signed_in_client(create_app(settings.model_copy(update={"admin": admin}))).get(
+        "/admin/coverage")
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text and "WS-COMM-FEEDBACK" in page.text
+    assert totara.admin_token not in page.text

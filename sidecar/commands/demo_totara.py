@@ -113,6 +113,9 @@ def _course_links(run: Any, console: Console, site: SandboxServer, workdir: Path
     run.run("Which courses build which competencies: the plan", ["map", "plan"], expected=(2,))
     run.run("Link the courses (totara_competency_set_linked_courses)", ["map", "apply"])
     run.run("Run it again: nothing to do", ["map", "plan"], expected=(0,))
+    run.run("Coverage: competencies no course builds, courses that build none",
+            ["map", "coverage", "--framework", "WORK-SKILLS", "--svg",
+             str(workdir / "coverage.svg")])
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:

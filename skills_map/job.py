@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,43 @@ log = logging.getLogger(__name__)
 
 RUN_KIND = "skills_map"
 LINKED = "linked"  # detail of a link this run made (and so owns)
+
+
+class _MapApply(Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def site(self) -> str: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    def plan(self) -> Plan: ...
+
+    def verify(self, plan: Plan) -> None: ...
+
+
+def locked_apply(job: _MapApply, plan: Plan | None, applier: StagedApplier[None, Any],
+                 trigger: str) -> Applied:
+    """Apply ``plan`` (a saved one, checked first) or a fresh one with ``applier``, under the
+    site's lock, closing runs an earlier crash left open.
+
+    Raises:
+        MapBusyError: another apply for this site is running.
+        StaleMapPlanError: the saved plan is for another site or the LMS changed since.
+    """
+    with store.advisory_lock(job.engine, f"sync:{RUN_KIND}:{job.site}") as acquired:
+        if not acquired:
+            raise MapBusyError(f"another skills-map apply for {job.site} is running")
+        with store.session_scope(job.sessions) as session:
+            closed = tuple(store.close_interrupted_runs(session, job.site, RUN_KIND))
+        if plan is None:
+            plan = job.plan()
+        else:
+            job.verify(plan)
+        result = applier.run(plan, None, trigger=trigger)
+    return Applied(plan, result, closed)
 
 
 def remember_link(session: Session, site: str, outcome: StepOutcome, lms_id: int) -> None:
@@ -148,17 +186,8 @@ class SkillsMap:
             MapBusyError: another apply for this site is running.
             StaleMapPlanError: the saved plan is for another site or Moodle changed since.
         """
-        with store.advisory_lock(self.engine, f"sync:{RUN_KIND}:{self.site}") as acquired:
-            if not acquired:
-                raise MapBusyError(f"another skills-map apply for {self.site} is running")
-            closed = self._close_interrupted()
-            if plan is None:
-                plan = self.plan()
-            else:
-                self.verify(plan)
-            applier = LinkApplier(self.client, self.sessions, self.site, progress=progress)
-            result = applier.run(plan, None, trigger=trigger)
-        return Applied(plan, result, closed)
+        return locked_apply(self, plan, LinkApplier(self.client, self.sessions, self.site,
+                                                    progress=progress), trigger)
 
     def verify(self, plan: Plan) -> None:
         """Refuse a saved plan made for another site or before Moodle changed."""
@@ -172,7 +201,3 @@ class SkillsMap:
         if changed:
             raise StaleMapPlanError(f"Moodle changed since the plan was made "
                                     f"({', '.join(changed)}); run `sidecar map plan` again")
-
-    def _close_interrupted(self) -> tuple[int, ...]:
-        with store.session_scope(self.sessions) as session:
-            return tuple(store.close_interrupted_runs(session, self.site, RUN_KIND))

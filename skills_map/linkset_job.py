@@ -21,13 +21,12 @@ import store
 from connector import errors as e
 from connector.pacing import CallStats
 from skills_map.errors import (
-    MapBusyError,
     MappingError,
     Problem,
     SkillsMapError,
     StaleMapPlanError,
 )
-from skills_map.job import LINKED, RUN_KIND, remember_link
+from skills_map.job import LINKED, RUN_KIND, locked_apply, remember_link
 from skills_map.links import (
     LINK_KIND,
     LinkCourseCompetency,
@@ -189,18 +188,8 @@ class LinkSetMap:
             MapBusyError: another apply for this site is running.
             StaleMapPlanError: the saved plan is for another site or the links changed since.
         """
-        with store.advisory_lock(self.engine, f"sync:{RUN_KIND}:{self.site}") as acquired:
-            if not acquired:
-                raise MapBusyError(f"another skills-map apply for {self.site} is running")
-            with store.session_scope(self.sessions) as session:
-                closed = tuple(store.close_interrupted_runs(session, self.site, RUN_KIND))
-            if plan is None:
-                plan = self.plan()
-            else:
-                self.verify(plan)
-            applier = LinkSetApplier(self.lms, self.sessions, self.site, progress=progress)
-            result = applier.run(plan, None, trigger=trigger)
-        return Applied(plan, result, closed)
+        return locked_apply(self, plan, LinkSetApplier(self.lms, self.sessions, self.site,
+                                                       progress=progress), trigger)
 
     def verify(self, plan: Plan) -> None:
         """Refuse a saved plan made for another site or before the links changed."""

@@ -28,6 +28,7 @@ from connector.totara.hrimport import CompetencyRow, write_competency_file
 from sync.errors import PlanError, SyncBusyError, SyncError
 from sync.model import Framework
 from sync.sources import read_sources
+from sync.target import run_recorded
 
 RUN_KIND = "hr_import"
 Action = Literal["create", "update", "unchanged", "missing", "delete"]
@@ -215,15 +216,9 @@ class HrImportSync:
             SyncError: the sources could not be planned (recorded as a failed run).
             LmsError: the file could not be written (:meth:`apply` recorded the run).
         """
-        try:
-            return self.apply(trigger=trigger)
-        except SyncBusyError:
-            raise
-        except SyncError as exc:  # the plan failed: no run was started yet
-            with store.session_scope(self.sessions) as session:
-                run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger)
-                store.finish_run(session, run, "failed", error=str(exc)[:4000])
-            raise
+        # A write failure is recorded by apply itself: only a failed plan needs a record.
+        return run_recorded(lambda: self.apply(trigger=trigger), self.sessions, kind=RUN_KIND,
+                            site=self.site, trigger=trigger, unrecorded=(SyncError,))
 
     def _finish(self, run_id: int, status: str, summary: dict[str, object],
                 error: str | None) -> None:

@@ -15,14 +15,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import store
-from connector.errors import LmsError
 from connector.moodle.client import MoodleClient
 from sync.actual import ActualFramework, read_frameworks
 from sync.apply import RELATED_KIND, RUN_KIND, Applied, Applier, Progress
-from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
+from sync.errors import PlanError, StalePlanError, SyncBusyError
 from sync.plan import Plan
 from sync.planner import PlanOptions, plan_frameworks
 from sync.sources import read_sources
+from sync.target import run_recorded
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +100,8 @@ class FrameworkSync:
             SyncBusyError: another apply holds the lock (nothing recorded: not a failure).
             SyncError, LmsError: after recording the failed run.
         """
-        try:
-            return self.apply(trigger=trigger)
-        except SyncBusyError:
-            raise
-        except (SyncError, LmsError) as exc:
-            with store.session_scope(self.sessions) as session:
-                run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger)
-                store.finish_run(session, run, "failed", error=str(exc)[:4000])
-            raise
+        return run_recorded(lambda: self.apply(trigger=trigger), self.sessions, kind=RUN_KIND,
+                            site=self.site, trigger=trigger)
 
     def verify(self, plan: Plan) -> Actual:
         """What Moodle holds now, if it is what ``plan`` was made against."""

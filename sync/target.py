@@ -9,7 +9,16 @@ needs "run it and tell me how it went" depends on this interface alone.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import store
+from connector.errors import LmsError
+from sync.errors import SyncBusyError, SyncError
+
+T = TypeVar("T")
 
 
 class SyncOutcome(Protocol):
@@ -51,3 +60,26 @@ class FrameworkTarget(Protocol):
             SyncError, LmsError: the run failed (recorded as failed first).
         """
         ...
+
+
+def run_recorded(apply: Callable[[], T], sessions: sessionmaker[Session], *, kind: str,
+                 site: str, trigger: str,
+                 unrecorded: tuple[type[Exception], ...] = (SyncError, LmsError)) -> T:
+    """``apply()`` as a schedule runs it: a failure that left no run behind (bad sources, the
+    site unreachable before any step) is recorded as a failed run, so no run fails silently.
+
+    ``unrecorded`` are the errors that ``apply`` raises without having recorded a run itself.
+
+    Raises:
+        SyncBusyError: another run holds the lock (nothing recorded: not a failure).
+        The errors of ``apply``, after recording the failed run.
+    """
+    try:
+        return apply()
+    except SyncBusyError:
+        raise
+    except unrecorded as exc:
+        with store.session_scope(sessions) as session:
+            run = store.start_run(session, kind=kind, site=site, trigger=trigger)
+            store.finish_run(session, run, "failed", error=str(exc)[:4000])
+        raise

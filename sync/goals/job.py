@@ -16,15 +16,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import store
-from connector.errors import LmsError
 from connector.pacing import CallStats
 from sync.apply import Applied, Progress
-from sync.errors import PlanError, StalePlanError, SyncBusyError, SyncError
+from sync.errors import PlanError, StalePlanError, SyncBusyError
 from sync.goals.model import Goal
 from sync.goals.reader import read_goals
 from sync.goals.report import GoalReport
 from sync.goals.target import GoalTarget
 from sync.plan import Plan
+from sync.target import run_recorded
 
 RUN_KIND = "goals"
 
@@ -113,15 +113,8 @@ class GoalSync:
 
     def run(self, *, trigger: str = "schedule") -> Applied:
         """Plan and apply as a schedule does; a failure before any step is recorded too."""
-        try:
-            return self.apply(trigger=trigger)
-        except SyncBusyError:
-            raise
-        except (SyncError, LmsError) as exc:
-            with store.session_scope(self.sessions) as session:
-                run = store.start_run(session, kind=RUN_KIND, site=self.site, trigger=trigger)
-                store.finish_run(session, run, "failed", error=str(exc)[:4000])
-            raise
+        return run_recorded(lambda: self.apply(trigger=trigger), self.sessions, kind=RUN_KIND,
+                            site=self.site, trigger=trigger)
 
     def close_interrupted(self) -> tuple[int, ...]:
         """Close goals runs that never finished (a crash or kill); their ids."""

@@ -131,10 +131,10 @@ def test_serve_with_two_workers_answers_and_runs_a_missed_sync_once(sandbox, tmp
     assert sandbox.admin_token not in output
 
 
-def totara_nightly(tmp_path, **totara: object) -> Settings:
+def totara_nightly(tmp_path, sources: object = EXAMPLES, **totara: object) -> Settings:
     return Settings(lms={"kind": "totara", "url": "https://totara.example.org",
                          "client_id": "lms-sidecar", "client_secret": "not-used-by-hr-import"},
-                    sync={"sources": [str(EXAMPLES)], "schedule": "0 2 * * *"},
+                    sync={"sources": [str(sources)], "schedule": "0 2 * * *"},
                     totara=totara)  # type: ignore[arg-type]
 
 
@@ -157,3 +157,13 @@ def test_a_totara_site_without_the_hr_import_folder_fails_the_run_plainly(engine
                                                                           caplog):
     assert run_framework_sync(totara_nightly(tmp_path), engine) == "failed"
     assert "totara.hr_import_dir" in caplog.text
+
+
+def test_a_failed_totara_export_is_recorded_not_silent(engine, tmp_path):
+    folder = tmp_path / "hrimport"
+    folder.mkdir()
+    settings = totara_nightly(tmp_path, tmp_path / "gone.yaml", hr_import_dir=str(folder))
+    assert run_framework_sync(settings, engine) == "failed"
+    [(trigger, status, error)] = runs(engine)
+    assert (trigger, status) == ("schedule", "failed") and "gone.yaml" in error
+    assert not list(folder.iterdir())  # nothing half-written for HR Import to pick up

@@ -77,6 +77,13 @@ def locked_apply(job: _MapApply, plan: Plan | None, applier: StagedApplier[None,
     return Applied(plan, result, closed)
 
 
+def links_made(sessions: sessionmaker[Session], site: str) -> set[str]:
+    """Store keys (``course/competency``) of the links lms-sidecar made on ``site``: the only
+    links a plan may ever remove."""
+    with store.session_scope(sessions) as session:
+        return set(store.objects_by_external_id(session, site, LINK_KIND))
+
+
 def remember_link(session: Session, site: str, outcome: StepOutcome, lms_id: int) -> None:
     """Keep in the store the links lms-sidecar made (only those are ever removed), as each
     link or unlink step lands."""
@@ -150,11 +157,6 @@ class SkillsMap:
     def sessions(self) -> sessionmaker[Session]:
         return store.session_factory(self.engine)
 
-    def our_links(self) -> set[str]:
-        """Store keys of the links lms-sidecar made on this site."""
-        with store.session_scope(self.sessions) as session:
-            return set(store.objects_by_external_id(session, self.site, LINK_KIND))
-
     def plan(self, catalogue: Catalogue | None = None) -> Plan:
         """Read the mapping file and Moodle; return the plan.
 
@@ -169,7 +171,7 @@ class SkillsMap:
         mapping = read_mapping(self.mapping_file)
         catalogue = catalogue or read_catalogue(self.client)
         wanted = resolve(mapping, catalogue)
-        ours = self.our_links()
+        ours = links_made(self.sessions, self.site)
         known = {c.id for c in catalogue.courses}
         scope = {w.course_id for w in wanted} | {
             int(key.split("/")[0]) for key in ours if int(key.split("/")[0]) in known}

@@ -26,9 +26,8 @@ from skills_map.errors import (
     SkillsMapError,
     StaleMapPlanError,
 )
-from skills_map.job import LINKED, RUN_KIND, locked_apply, remember_link
+from skills_map.job import LINKED, RUN_KIND, links_made, locked_apply, remember_link
 from skills_map.links import (
-    LINK_KIND,
     LinkCourseCompetency,
     LinkOp,
     SetLinkOutcome,
@@ -134,11 +133,6 @@ class LinkSetMap:
     def sessions(self) -> sessionmaker[Session]:
         return store.session_factory(self.engine)
 
-    def our_links(self) -> set[str]:
-        """Store keys (``course/competency``) of the links lms-sidecar made on this site."""
-        with store.session_scope(self.sessions) as session:
-            return set(store.objects_by_external_id(session, self.site, LINK_KIND))
-
     def plan(self) -> Plan:
         """Read the file, the last export and the site; return the plan (nothing written).
 
@@ -161,7 +155,7 @@ class LinkSetMap:
         wanted, needed = _wanted_rows(mapping, exported, list(courses.values()))
         resolution = self.lms.resolve(needed)
         links, unresolved = _resolve_links(wanted, resolution)
-        ours = self.our_links()
+        ours = links_made(self.sessions, self.site)
         scope = {w.competency_id for w in links} | {
             int(key.split("/")[1]) for key in ours}
         wanted_ids = {w.competency_id for w in links}

@@ -67,10 +67,20 @@ class Operation(Generic[R]):
         return max(1, min(MAX_PAGE_SIZE, budget // self.fields_per_record))
 
 
+def _mutation(name: str, record: str = "") -> str:
+    """The text of mutation ``name`` (its input ``<name>_input!``), asking for Totara's business
+    result ``{success, errors{code message}}`` and, when given, the ``record`` selection."""
+    selection = f"{record} " if record else ""
+    return (f"mutation {name}($input: {name}_input!) {{ {name}(input: $input) {{ "
+            f"success errors {{ code message }} {selection}}} }}")
+
+
 _USER = "id username idnumber email"
 _GOAL = ("id id_number name description start_date target_date target_value current_value "
          "status")
 _TASK = "id goal_id description completed"
+_GOAL_RECORD = f"goal {{ {_GOAL} }}"
+_TASK_RECORD = f"goal_task {{ {_TASK} }}"
 
 STATUS: Operation[m.Status] = Operation(
     "totara_webapi_status", "query",
@@ -108,21 +118,15 @@ VIEW_GOAL: Operation[m.GoalResult] = Operation(
 
 CREATE_GOAL: Operation[m.GoalResult] = Operation(
     "perform_goal_create_goal", "mutation",
-    "mutation perform_goal_create_goal($input: perform_goal_create_goal_input!) { "
-    "perform_goal_create_goal(input: $input) { success errors { code message } "
-    f"goal {{ {_GOAL} }} }} }}", m.GoalResult, since="18", idempotent=False)
+    _mutation("perform_goal_create_goal", _GOAL_RECORD), m.GoalResult, since="18", idempotent=False)
 
 UPDATE_GOAL: Operation[m.GoalResult] = Operation(
     "perform_goal_update_goal", "mutation",
-    "mutation perform_goal_update_goal($input: perform_goal_update_goal_input!) { "
-    "perform_goal_update_goal(input: $input) { success errors { code message } "
-    f"goal {{ {_GOAL} }} }} }}", m.GoalResult, since="18")
+    _mutation("perform_goal_update_goal", _GOAL_RECORD), m.GoalResult, since="18")
 
 DELETE_GOAL: Operation[m.Deleted] = Operation(
     "perform_goal_delete_goal", "mutation",
-    "mutation perform_goal_delete_goal($input: perform_goal_delete_goal_input!) { "
-    "perform_goal_delete_goal(input: $input) { success errors { code message } } }",
-    m.Deleted, since="18")
+    _mutation("perform_goal_delete_goal"), m.Deleted, since="18")
 
 GOAL_TASKS: Operation[list[m.GoalTask]] = Operation(
     "perform_goal_get_goal_tasks", "query",
@@ -132,28 +136,21 @@ GOAL_TASKS: Operation[list[m.GoalTask]] = Operation(
 
 CREATE_GOAL_TASK: Operation[m.GoalTaskResult] = Operation(
     "perform_goal_create_goal_task", "mutation",
-    "mutation perform_goal_create_goal_task($input: perform_goal_create_goal_task_input!) { "
-    "perform_goal_create_goal_task(input: $input) { success errors { code message } "
-    f"goal_task {{ {_TASK} }} }} }}", m.GoalTaskResult, since="19", idempotent=False)
+    _mutation("perform_goal_create_goal_task", _TASK_RECORD), m.GoalTaskResult, since="19",
+    idempotent=False)
 
 UPDATE_GOAL_TASK: Operation[m.GoalTaskResult] = Operation(
     "perform_goal_update_goal_task", "mutation",
-    "mutation perform_goal_update_goal_task($input: perform_goal_update_goal_task_input!) { "
-    "perform_goal_update_goal_task(input: $input) { success errors { code message } "
-    f"goal_task {{ {_TASK} }} }} }}", m.GoalTaskResult, since="19")
+    _mutation("perform_goal_update_goal_task", _TASK_RECORD), m.GoalTaskResult, since="19")
 
 DELETE_GOAL_TASK: Operation[m.Deleted] = Operation(
     "perform_goal_delete_goal_task", "mutation",
-    "mutation perform_goal_delete_goal_task($input: perform_goal_delete_goal_task_input!) { "
-    "perform_goal_delete_goal_task(input: $input) { success errors { code message } } }",
-    m.Deleted, since="19")
+    _mutation("perform_goal_delete_goal_task"), m.Deleted, since="19")
 
 SET_GOAL_TASK_PROGRESS: Operation[m.GoalTaskResult] = Operation(
     "perform_goal_set_goal_task_progress", "mutation",
-    "mutation perform_goal_set_goal_task_progress("
-    "$input: perform_goal_set_goal_task_progress_input!) { "
-    "perform_goal_set_goal_task_progress(input: $input) { success errors { code message } "
-    f"goal_task {{ {_TASK} }} }} }}", m.GoalTaskResult, since="19")
+    _mutation("perform_goal_set_goal_task_progress", _TASK_RECORD),
+    m.GoalTaskResult, since="19")
 
 #: Every operation lms-sidecar may send, by name (``sidecar check`` probes these).
 OPERATIONS: dict[str, Operation[Any]] = {op.name: op for op in (

@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy import func, select
 
 import store
 from connector.errors import LmsError
@@ -28,9 +27,10 @@ from sidecar.followup_wiring import (
     rules_for,
 )
 from sidecar.wiring import open_store
-from store.models import FollowupAnswer, FollowupSequence, FollowupTask, SequenceState
+from store.models import FollowupSequence, SequenceState
 from webhooks.clock import ManualClock, SystemClock
 from webhooks.policy import FollowupError
+from webhooks.queue import list_sequences, sequence_detail
 from webhooks.schedule import opt_out, set_paused, stop_sequence
 
 NOT_FOUND = 3
@@ -45,13 +45,6 @@ def _clock(at: datetime | None) -> SystemClock | ManualClock:
 def _fail(ctx: CliContext, message: str, code: int = 1) -> None:
     ctx.err.print(f"[bold red]Error:[/] {message}", highlight=False)
     raise click.exceptions.Exit(code)
-
-
-def _sequence_row(s: FollowupSequence, tasks: int, answers: int) -> dict[str, Any]:
-    return {"id": s.id, "learner_id": s.learner_id, "learner": s.learner_name,
-            "course": s.course_shortname, "competency": s.competency, "plan": s.plan_id,
-            "state": s.state, "reason": s.stop_reason, "tasks_sent": tasks,
-            "answers": answers, "completed_at": s.completed_at.isoformat(timespec="seconds")}
 
 
 @click.group()
@@ -71,17 +64,7 @@ def list_(ctx: CliContext, states: tuple[str, ...], learner: int | None, limit: 
     """List follow-up sequences, newest first."""
     engine = open_store(ctx.settings())
     with store.session_scope(store.session_factory(engine)) as session:
-        query = select(FollowupSequence).order_by(FollowupSequence.id.desc()).limit(limit)
-        if states:
-            query = query.where(FollowupSequence.state.in_(states))
-        if learner is not None:
-            query = query.where(FollowupSequence.learner_id == learner)
-        sequences = list(session.scalars(query))
-        sent = dict(session.execute(select(FollowupTask.sequence_id, func.count()).where(
-            FollowupTask.sent_at.is_not(None)).group_by(FollowupTask.sequence_id)).all())
-        answered = dict(session.execute(select(FollowupAnswer.sequence_id, func.count())
-                                        .group_by(FollowupAnswer.sequence_id)).all())
-        rows = [_sequence_row(s, sent.get(s.id, 0), answered.get(s.id, 0)) for s in sequences]
+        rows = list_sequences(session, states=states, learner=learner, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -103,19 +86,10 @@ def show(ctx: CliContext, sequence_id: int, as_json: bool) -> None:
     """Show one sequence with its tasks and answers."""
     engine = open_store(ctx.settings())
     with store.session_scope(store.session_factory(engine)) as session:
-        sequence = session.get(FollowupSequence, sequence_id)
-        if sequence is None:
-            _fail(ctx, f"no follow-up sequence {sequence_id}", NOT_FOUND)
-            return
-        answers = {a.task_id: a for a in session.scalars(
-            select(FollowupAnswer).where(FollowupAnswer.sequence_id == sequence_id))}
-        tasks = [{"id": t.id, "task": t.task_index + 1, "repeat": t.attempt, "status": t.status,
-                  "due_at": t.due_at.isoformat(timespec="minutes"),
-                  "sent_at": t.sent_at.isoformat(timespec="minutes") if t.sent_at else None,
-                  "msgid": t.msgid, "answer": answers[t.id].answer if t.id in answers else None,
-                  "error": t.error, "text": t.text} for t in sequence.tasks]
-        data = {**_sequence_row(sequence, sum(1 for t in tasks if t["sent_at"]), len(answers)),
-                "tasks": tasks}
+        data = sequence_detail(session, sequence_id)
+    if data is None:
+        _fail(ctx, f"no follow-up sequence {sequence_id}", NOT_FOUND)
+        return
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -126,7 +100,7 @@ def show(ctx: CliContext, sequence_id: int, as_json: bool) -> None:
     table = Table(title_justify="left")
     for column in ("task", "repeat", "status", "due (UTC)", "sent", "answer", "text"):
         table.add_column(column)
-    for t in tasks:
+    for t in data["tasks"]:
         table.add_row(str(t["task"]), str(t["repeat"]), str(t["status"]),
                       str(t["due_at"]).replace("T", " ")[:16],
                       str(t["sent_at"] or "-").replace("T", " ")[:16], str(t["answer"] or "-"),

@@ -24,11 +24,13 @@ _SHOWN = 70
 
 
 def _short(value: object) -> str:
+    """A value on one line, at most 70 characters ("—" for none)."""
     text = "—" if value in (None, "") else " ".join(str(value).split())
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
-def _change(change: Change) -> Text:
+def change_line(change: Change) -> Text:
+    """One field's change, before in red and after in green."""
     return Text.assemble(f"    {change.field}: ", (_short(change.before), "red"), " → ",
                          (_short(change.after), "green"))
 
@@ -97,5 +99,5 @@ def render(plan: Plan) -> RenderableType:
         if isinstance(op, CreateCompetency):
             created[(op.framework, op.idnumber)] = node
         for change in getattr(op, "changes", ()):
-            node.add(_change(change))
+            node.add(change_line(change))
     return Group(*frameworks.values(), Text(summary(plan), style="bold"))

@@ -22,24 +22,14 @@ from sync.goals.ops import (
     UpdatePlan,
 )
 from sync.plan import Change, Op, Plan
+from sync.render import change_line
 
-_SHOWN = 70
 _MARKS = {"create_plan": ("+ ", "green"), "adopt_plan": ("= ", "cyan"),
           "update_plan": ("~ ", "yellow"), "add_plan_competency": ("+ ", "green"),
           "remove_plan_competency": ("- ", "red"), "reopen_plan": ("↺ ", "blue"),
           "approve_plan": ("✓ ", "blue"), "complete_plan": ("✔ ", "blue"),
           "delete_plan": ("✗ ", "bold red"), "plan_drift": ("! ", "bold magenta"),
           "goal_note": ("? ", "dim")}
-
-
-def _short(value: object) -> str:
-    text = "—" if value in (None, "") else " ".join(str(value).split())
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
-
-
-def _change(change: Change) -> Text:
-    return Text.assemble(f"    {change.field}: ", (_short(change.before), "red"), " → ",
-                         (_short(change.after), "green"))
 
 
 def _line(op: GoalOp) -> Text:
@@ -80,7 +70,7 @@ def summary(plan: Plan) -> str:
 
 
 def goal_trees(ops: Iterable[GoalOp], line: Callable[[GoalOp], Text],
-               change: Callable[[Change], Text] = _change) -> list[Tree]:
+               change: Callable[[Change], Text] = change_line) -> list[Tree]:
     """A tree per goal (per goal and employee for one gone from the export): its steps in
     the order they run, as ``line`` shows them, each step's changes below it."""
     trees: dict[str, Tree] = {}

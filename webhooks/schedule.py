@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.bulk import Bulk
 from store.models import (
     FollowupAnswer,
     FollowupOptOut,
@@ -191,8 +192,7 @@ def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rule
     if not sent:
         return
     connection = session.connection()
-    connection.execute(_MARK_SENT, [{"b_id": s.task_id, "b_msgid": s.msgid, "b_now": now}
-                                    for s in sent])
+    _MARK_SENT.run(connection, [(s.task_id, s.msgid) for s in sent], b_now=now)
     ids = list({s.sequence_id for s in sent})
     sequences = {row.id: row for row in connection.execute(_SEQUENCES, {"ids": ids})}
     # Read every task of these sequences (a handful each, by the sequence index) and filter
@@ -200,7 +200,7 @@ def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rule
     waiting = {sequence_id for sequence_id, status in connection.execute(_TASK_STATES,
                                                                          {"ids": ids})
                if status == TaskStatus.SCHEDULED.value}
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[object, ...]] = []
     finished: list[int] = []
     for task in sent:
         sequence = sequences.get(task.sequence_id)
@@ -211,21 +211,22 @@ def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rule
         waiting.add(task.sequence_id)  # one next task per sequence, even if two were sent
         following = task.task_index + 1
         if following < len(plan.tasks):
-            rows.append(task_values(sequence, plan, rules, index=following, attempt=0,
-                                    due=now + timedelta(days=plan.gap_days(following))))
+            values = task_values(sequence, plan, rules, index=following, attempt=0,
+                                 due=now + timedelta(days=plan.gap_days(following)))
+            rows.append(tuple(values[name] for name in _NEW_TASK_COLUMNS))
         elif sequence.state == SequenceState.ACTIVE.value:
             finished.append(sequence.id)
-    if rows:
-        connection.execute(_insert_new_tasks(connection.dialect.name), rows)
+    _insert_new_tasks(connection.dialect.name).run(connection, rows)
     if finished:
         connection.execute(_FINISH, {"ids": finished})
 
 
 _TASKS = cast(Table, FollowupTask.__table__)
-_MARK_SENT = update(_TASKS).where(_TASKS.c.id == bindparam("b_id")).values(
+_MARK_SENT = Bulk(update(_TASKS).where(_TASKS.c.id == bindparam("b_id")).values(
     status=case((_TASKS.c.status == TaskStatus.SENDING.value, TaskStatus.SENT.value),
                 else_=_TASKS.c.status),
-    msgid=bindparam("b_msgid"), sent_at=bindparam("b_now"), error=None)
+    msgid=bindparam("b_msgid"), sent_at=bindparam("b_now"), error=None),
+    row=("b_id", "b_msgid"), shared=("b_now",))
 _SEQUENCES = select(
     FollowupSequence.id, FollowupSequence.learner_id, FollowupSequence.learner_timezone,
     FollowupSequence.learner_firstname, FollowupSequence.learner_name,
@@ -240,13 +241,17 @@ _FINISH = update(cast(Table, FollowupSequence.__table__)).where(
     state=SequenceState.FINISHED.value, stop_reason="all tasks sent")
 
 
+# What task_values gives, in the order the insert takes it (created_at is the column default).
+_NEW_TASK_COLUMNS = ("sequence_id", "learner_id", "task_index", "attempt", "text",
+                     "clientmsgid", "due_at", "status", "sends")
+
+
 @functools.cache
-def _insert_new_tasks(dialect: str) -> postgresql.Insert | sqlite.Insert:
+def _insert_new_tasks(dialect: str) -> Bulk:
     """An INSERT of tasks that skips one already there (same sequence, index and attempt)
     instead of failing the whole batch's outcomes."""
     module = postgresql if dialect == "postgresql" else sqlite
-    statement: postgresql.Insert | sqlite.Insert = module.insert(_TASKS).on_conflict_do_nothing()
-    return statement
+    return Bulk(module.insert(_TASKS).on_conflict_do_nothing(), row=_NEW_TASK_COLUMNS)
 
 
 def record_answer(session: Session, task_id: int, answer: Answer, policy: Policy, rules: Rules,

@@ -17,6 +17,7 @@ context (the store's take none).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Connection, Dialect, Insert, Update
@@ -95,22 +96,29 @@ class _Compiled:
 
     def parameters(self, rows: Sequence[Sequence[object]], shared: Mapping[str, object],
                    width: int) -> list[tuple[object, ...]] | list[dict[str, object]]:
+        """The driver's parameters: each row's values (processed where the column's type has
+        a processor) and the values all rows share, in the statement's order."""
         common = {**self.literals, **_defaults(self.prefetch), **shared}
-        fixed = [None if slot is not None else _processed(processor, common[name])
-                 for name, slot, processor in zip(self.names, self.from_row, self.processors,
-                                                  strict=True)]
-        varying = [(i, slot, processor) for i, (slot, processor)
-                   in enumerate(zip(self.from_row, self.processors, strict=True))
-                   if slot is not None]
+        fixed = tuple(_processed(processor, common[name]) for name, slot, processor
+                      in zip(self.names, self.from_row, self.processors, strict=True)
+                      if slot is None)
+        # the statement's values are picked from the row followed by the fixed values
+        places, extra = [], width
+        for slot in self.from_row:
+            places.append(extra if slot is None else slot)
+            extra += slot is None
+        pick = itemgetter(*places) if len(places) > 1 else lambda values: (values[places[0]],)
+        convert = {slot: processor for slot, processor
+                   in zip(self.from_row, self.processors, strict=True)
+                   if slot is not None and processor is not None}
         out: list[tuple[object, ...]] = []
         for row in rows:
             if len(row) != width:
                 raise ValueError(f"a row of {len(row)} values; expected {width}")
-            values = list(fixed)
-            for i, slot, processor in varying:
-                value = row[slot]
-                values[i] = value if processor is None or value is None else processor(value)
-            out.append(tuple(values))
+            if convert:
+                row = [value if value is None or slot not in convert else convert[slot](value)
+                       for slot, value in enumerate(row)]
+            out.append(pick((*row, *fixed)))
         if self.positional:
             return out
         return [dict(zip(self.names, values, strict=True)) for values in out]

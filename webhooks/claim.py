@@ -44,12 +44,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
+from store.expressions import unindexed
 from store.models import FollowupSequence, FollowupTask, SequenceState, TaskStatus
 from webhooks.timing import QuietWindow, day_bounds, quiet_until, zone_for
 
@@ -225,36 +222,9 @@ def _candidates(postgres: bool) -> Select[*tuple[Any, ...]]:
     return select(held, locked.label("locked")).order_by(held.c.due_at, held.c.id)
 
 
-class _Unindexed(ColumnElement[Any]):
-    """A column SQLite must not pick an index for (``+column``); the plain column elsewhere.
-
-    ``id IN (...) AND status = 'scheduled'``: without statistics SQLite searched the status
-    index, every scheduled task of the queue, instead of the hundred ids by primary key (a
-    claim cost grew with the queue: 10,000 scheduled tasks, ~9 µs a claimed row instead of
-    ~4). PostgreSQL's planner has statistics and needs no hint.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column: ColumnElement[Any]) -> None:
-        self.column = column
-        self.type = column.type
-
-
-@compiles(_Unindexed)
-def _plain(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.column, **kw)
-
-
-@compiles(_Unindexed, "sqlite")
-def _no_index(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return "+" + compiler.process(element.column, **kw)
-
-
 _CLAIM = (update(_TASKS)
           .where(_TASKS.c.id.in_(bindparam("ids", expanding=True)),
-                 _Unindexed(_TASKS.c.status) == TaskStatus.SCHEDULED.value)
+                 unindexed(_TASKS.c.status) == TaskStatus.SCHEDULED.value)
           .values(status=TaskStatus.SENDING.value, claimed_at=bindparam("now"),
                   claimed_by=bindparam("worker"), sends=_TASKS.c.sends + 1)
           .returning(_TASKS.c.id))

@@ -9,6 +9,7 @@ problem names the file, the line and what was expected.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,15 @@ class Policy:
     plans: tuple[Plan, ...]
 
     def plan(self, plan_id: str) -> Plan | None:
-        return next((p for p in self.plans if p.id == plan_id), None)
+        return self._by_id.get(plan_id)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Plan]:
+        """Plans by id (a dispatch looks one up per task); the first of a repeated id wins."""
+        found: dict[str, Plan] = {}
+        for plan in self.plans:
+            found.setdefault(plan.id, plan)
+        return found
 
     def match(self, course_keys: set[str], competencies: list[str]) -> list[Match]:
         """The plans for a completed course known by ``course_keys`` (shortname, idnumber) that
@@ -161,6 +170,8 @@ class Policy:
 
 def render(text: str, values: dict[str, str]) -> str:
     """A task text with its placeholders filled (every known one has a value, maybe empty)."""
+    if "$" not in text:  # nothing to fill ("$$" is Template's escaped "$")
+        return text
     return Template(text).substitute({key: values.get(key, "") for key in PLACEHOLDERS})
 
 

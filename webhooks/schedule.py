@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import Table, bindparam, case, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.bulk import Bulk
+from store.expressions import unindexed
 from store.models import (
     FollowupAnswer,
     FollowupOptOut,
@@ -151,10 +152,11 @@ class SentTask:
     msgid: int
 
 
-def task_values(sequence: TaskSource, plan: Plan, rules: Rules, *, index: int, attempt: int,
-                due: datetime) -> dict[str, object]:
-    """The column values of task ``index`` (its ``attempt``-th repeat) of ``sequence``, due at
-    ``due`` (moved to a working day when configured); its text is rendered now, once."""
+def task_row(sequence: TaskSource, plan: Plan, rules: Rules, *, index: int, attempt: int,
+             due: datetime) -> tuple[object, ...]:
+    """The column values (:data:`TASK_COLUMNS`) of task ``index`` (its ``attempt``-th repeat)
+    of ``sequence``, due at ``due`` (moved to a working day when configured); its text is
+    rendered now, once."""
     if rules.working_days_only:
         due = on_working_day(due, zone_for(sequence.learner_timezone, rules.timezone))
     values = {
@@ -164,10 +166,20 @@ def task_values(sequence: TaskSource, plan: Plan, rules: Rules, *, index: int, a
         "competency_name": sequence.competency_name,
         "competency_idnumber": sequence.competency or "", "plan_title": plan.title,
     }
-    return {"sequence_id": sequence.id, "learner_id": sequence.learner_id, "task_index": index,
-            "attempt": attempt, "text": render(plan.tasks[index], values),
-            "clientmsgid": f"sidecar-fu-{sequence.id}-{index}-{attempt}", "due_at": due,
-            "status": TaskStatus.SCHEDULED.value, "sends": 0}
+    return (sequence.id, sequence.learner_id, index, attempt, render(plan.tasks[index], values),
+            f"sidecar-fu-{sequence.id}-{index}-{attempt}", due, TaskStatus.SCHEDULED.value, 0)
+
+
+#: What :func:`task_row` gives, in order (``created_at`` is the column's default).
+TASK_COLUMNS = ("sequence_id", "learner_id", "task_index", "attempt", "text", "clientmsgid",
+                "due_at", "status", "sends")
+
+
+def task_values(sequence: TaskSource, plan: Plan, rules: Rules, *, index: int, attempt: int,
+                due: datetime) -> dict[str, object]:
+    """:func:`task_row` by column name."""
+    return dict(zip(TASK_COLUMNS, task_row(sequence, plan, rules, index=index,
+                                           attempt=attempt, due=due), strict=True))
 
 
 def schedule_task(session: Session, sequence: FollowupSequence, plan: Plan, rules: Rules, *,
@@ -193,13 +205,9 @@ def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rule
         return
     connection = session.connection()
     _MARK_SENT.run(connection, [(s.task_id, s.msgid) for s in sent], b_now=now)
-    ids = list({s.sequence_id for s in sent})
-    sequences = {row.id: row for row in connection.execute(_SEQUENCES, {"ids": ids})}
-    # Read every task of these sequences (a handful each, by the sequence index) and filter
-    # here: a filter on status in SQL lets SQLite scan the status index instead.
-    waiting = {sequence_id for sequence_id, status in connection.execute(_TASK_STATES,
-                                                                         {"ids": ids})
-               if status == TaskStatus.SCHEDULED.value}
+    sequences = {row.id: row for row in connection.execute(
+        _SEQUENCES, {"ids": list({s.sequence_id for s in sent})})}
+    waiting = {sequence_id for sequence_id, row in sequences.items() if row.waiting}
     rows: list[tuple[object, ...]] = []
     finished: list[int] = []
     for task in sent:
@@ -211,9 +219,8 @@ def record_sent(session: Session, sent: Sequence[SentTask], policy: Policy, rule
         waiting.add(task.sequence_id)  # one next task per sequence, even if two were sent
         following = task.task_index + 1
         if following < len(plan.tasks):
-            values = task_values(sequence, plan, rules, index=following, attempt=0,
-                                 due=now + timedelta(days=plan.gap_days(following)))
-            rows.append(tuple(values[name] for name in _NEW_TASK_COLUMNS))
+            rows.append(task_row(sequence, plan, rules, index=following, attempt=0,
+                                 due=now + timedelta(days=plan.gap_days(following))))
         elif sequence.state == SequenceState.ACTIVE.value:
             finished.append(sequence.id)
     _insert_new_tasks(connection.dialect.name).run(connection, rows)
@@ -232,18 +239,16 @@ _SEQUENCES = select(
     FollowupSequence.learner_firstname, FollowupSequence.learner_name,
     FollowupSequence.course_name, FollowupSequence.course_shortname,
     FollowupSequence.competency_name, FollowupSequence.competency, FollowupSequence.plan_id,
-    FollowupSequence.state).where(FollowupSequence.id.in_(bindparam("ids", expanding=True)))
-_TASK_STATES = select(_TASKS.c.sequence_id, _TASKS.c.status).where(
-    _TASKS.c.sequence_id.in_(bindparam("ids", expanding=True)))
+    FollowupSequence.state,
+    # whether the sequence has a task waiting to be sent (found by the sequence's index:
+    # unindexed() keeps SQLite from walking the status index, every scheduled task)
+    exists().where(_TASKS.c.sequence_id == FollowupSequence.id,
+                   unindexed(_TASKS.c.status) == TaskStatus.SCHEDULED.value).label("waiting"),
+).where(FollowupSequence.id.in_(bindparam("ids", expanding=True)))
 _FINISH = update(cast(Table, FollowupSequence.__table__)).where(
     FollowupSequence.id.in_(bindparam("ids", expanding=True)),
     FollowupSequence.state == SequenceState.ACTIVE.value).values(
     state=SequenceState.FINISHED.value, stop_reason="all tasks sent")
-
-
-# What task_values gives, in the order the insert takes it (created_at is the column default).
-_NEW_TASK_COLUMNS = ("sequence_id", "learner_id", "task_index", "attempt", "text",
-                     "clientmsgid", "due_at", "status", "sends")
 
 
 @functools.cache
@@ -251,7 +256,7 @@ def _insert_new_tasks(dialect: str) -> Bulk:
     """An INSERT of tasks that skips one already there (same sequence, index and attempt)
     instead of failing the whole batch's outcomes."""
     module = postgresql if dialect == "postgresql" else sqlite
-    return Bulk(module.insert(_TASKS).on_conflict_do_nothing(), row=_NEW_TASK_COLUMNS)
+    return Bulk(module.insert(_TASKS).on_conflict_do_nothing(), row=TASK_COLUMNS)
 
 
 def record_answer(session: Session, task_id: int, answer: Answer, policy: Policy, rules: Rules,

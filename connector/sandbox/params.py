@@ -135,27 +135,3 @@ def validate(spec: Spec, raw: object) -> Any:
         raise InvalidParameterError(f"Only arrays accepted. The bad value is: '{raw}'")
     return [validate(spec.item, item) for item in raw.values()]
 
-
-def parse_php_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Build PHP's ``$_POST`` from ordered pairs: ``a[0][b]=x`` becomes nested dicts."""
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        base, bracket, rest = name.partition("[")
-        if not bracket:
-            result[name] = value
-            continue
-        keys = [base, *re.findall(r"\[([^\]]*)\]", "[" + rest)]
-        target: dict[str, Any] = result
-        for index, key in enumerate(keys):
-            last = index == len(keys) - 1
-            if key == "":
-                key = str(len(target))
-            if last:
-                target[key] = value
-            else:
-                child = target.get(key)
-                if not isinstance(child, dict):
-                    child = {}
-                    target[key] = child
-                target = child
-    return result

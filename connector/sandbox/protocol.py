@@ -14,7 +14,6 @@ import struct
 import time
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
 
@@ -29,8 +28,9 @@ from connector.sandbox.errors import (
     invalid_token,
 )
 from connector.sandbox.faults import Decision, FaultInjector
+from connector.sandbox.form import form_pairs, parse_php_form
 from connector.sandbox.functions import FUNCTIONS
-from connector.sandbox.params import parse_php_form, validate
+from connector.sandbox.params import validate
 from connector.sandbox.passwords import check_password
 from connector.sandbox.registry import Call
 from connector.sandbox.state import Db, SandboxState
@@ -51,10 +51,9 @@ def php_input(limit: int) -> dict[str, Any]:
     """PHP's request variables: ``$_GET`` overlaid by ``$_POST`` (as ``optional_param`` reads
     them), each list cut after ``limit`` variables without any error, as ``max_input_vars`` does.
     """
-    body = request.get_data(cache=True).decode("utf-8", "replace")
-    posted = parse_qsl(body, keep_blank_values=True)[:limit]
-    query = parse_qsl(request.query_string.decode("utf-8", "replace"), keep_blank_values=True)
-    return parse_php_form(query[:limit] + posted)
+    posted = form_pairs(request.get_data(cache=True))[:limit]
+    query = form_pairs(request.query_string)[:limit]
+    return parse_php_form(query + posted)
 
 
 def _inject(decision: Decision) -> Response | None:

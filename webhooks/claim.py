@@ -237,8 +237,10 @@ _SENT_RECENTLY = (
            FollowupSequence.learner_timezone)
     .join(FollowupSequence, FollowupSequence.id == FollowupTask.sequence_id)
     .where(FollowupTask.learner_id.in_(bindparam("learners", expanding=True)),
+           # each learner's few tasks by the learner index, then this test (SQLite otherwise
+           # also walked the status index: every task being sent, by any worker)
            or_(FollowupTask.sent_at >= bindparam("since"),
-               FollowupTask.status == TaskStatus.SENDING.value)))
+               unindexed(FollowupTask.status) == TaskStatus.SENDING.value)))
 
 
 def _sent_today(connection: Connection, learners: set[int], now: datetime,

@@ -240,7 +240,7 @@ _SENT_RECENTLY = (
            # each learner's few tasks by the learner index, then this test (SQLite otherwise
            # also walked the status index: every task being sent, by any worker)
            or_(FollowupTask.sent_at >= bindparam("since"),
-               unindexed(FollowupTask.status) == TaskStatus.SENDING.value)))
+               unindexed(_TASKS.c.status) == TaskStatus.SENDING.value)))
 
 
 def _sent_today(connection: Connection, learners: set[int], now: datetime,

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from threading import Lock
+from threading import BoundedSemaphore, Lock
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,6 +56,7 @@ class SendRules:
     daily_cap: int = 1
     batch_size: int = 100
     lease: timedelta = timedelta(minutes=10)
+    #: calls to the LMS in flight at most (the site's ``lms.concurrency``)
     workers: int = 4
 
 
@@ -90,9 +91,18 @@ class Dispatcher:
     worker: str = field(default_factory=lambda: f"{socket.gethostname()[:20]}:{os.getpid()}:"
                         f"{uuid.uuid4().hex[:8]}")
     _lock: Lock = field(default_factory=Lock)
+    _calls: BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._calls = BoundedSemaphore(max(1, self.send.workers))
 
     def run(self, limit: int | None = None) -> DispatchReport:
-        """Reconcile doubtful sends, then send due tasks until none is left (or ``limit``)."""
+        """Reconcile doubtful sends, then send due tasks until none is left (or ``limit``).
+
+        ``send.workers`` calls to the LMS are in flight at most. A few more threads than that
+        run, so that while those calls wait on the network the others claim, render and record
+        their batches (the CPU work of a batch no longer delays the next call).
+        """
         report = DispatchReport()
         self.reconcile(report)
         budget = [limit if limit is not None else 10**9]
@@ -105,12 +115,13 @@ class Dispatcher:
                 if size <= 0 or not self._one_batch(size, report):
                     return
 
-        workers = max(1, self.send.workers)
-        if workers == 1:
+        calls = max(1, self.send.workers)
+        if calls == 1:
             loop()
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for future in [pool.submit(loop) for _ in range(workers)]:
+            threads = calls + max(1, calls // 2)
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for future in [pool.submit(loop) for _ in range(threads)]:
                     future.result()
         return report
 
@@ -159,9 +170,10 @@ class Dispatcher:
         the others."""
         if self.stops is None:
             return tasks
-        reasons = self.stops.reasons(
-            StopCandidate(t.sequence_id, t.learner_id, t.course_id, t.competency_id)
-            for t in tasks)
+        with self._calls:
+            reasons = self.stops.reasons(
+                StopCandidate(t.sequence_id, t.learner_id, t.course_id, t.competency_id)
+                for t in tasks)
         if not reasons:
             return tasks
         with self._writing() as session:
@@ -178,7 +190,8 @@ class Dispatcher:
     def _deliver(self, tasks: list[Claimed], report: DispatchReport) -> None:
         """Deliver one batch through the channel and write its outcomes in one transaction;
         doubtful deliveries are looked up before anything is sent again."""
-        outcome = self.channel.deliver(tasks)
+        with self._calls:
+            outcome = self.channel.deliver(tasks)
         now = self.clock.now()
         sent = [SentTask(t.id, t.sequence_id, t.task_index, outcome.sent[t.id])
                 for t in tasks if t.id in outcome.sent]
@@ -198,7 +211,8 @@ class Dispatcher:
             self._reconcile_ids(sorted(outcome.doubtful), report,
                                 retry_at=now + RETRY_AFTER_FAILURE)
         if sent:
-            self.channel.after_delivery([t for t in tasks if t.id in outcome.sent])
+            with self._calls:
+                self.channel.after_delivery([t for t in tasks if t.id in outcome.sent])
 
     def _mark_sent(self, session: Session, sent: list[SentTask], now: datetime) -> None:
         """Record what reached the learners and schedule what comes next (one transaction)."""
@@ -223,7 +237,8 @@ class Dispatcher:
         """
         with self._session() as session:
             tasks = claim.load_claimed(session, ids)
-        lookup = self.channel.find_delivered(tasks)
+        with self._calls:
+            lookup = self.channel.find_delivered(tasks)
         found = [SentTask(t.id, t.sequence_id, t.task_index, lookup.found[t.id])
                  for t in tasks if t.id in lookup.found]
         with self._writing() as session:

@@ -5,9 +5,11 @@ store runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from threading import Lock
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -132,3 +134,44 @@ def test_progress_from_the_channel_is_answered_done_exactly_once(engine: Engine)
         answers = [(a.task_id, a.answer) for a in session.scalars(select(FollowupAnswer))]
     assert answers == [(sent.id, "done")]
     assert first_tasks(engine)[1].status == "answered"
+
+
+@dataclass
+class SlowChannel(ScriptedChannel):
+    """Delivers everything, slowly, and counts the deliveries in flight at once."""
+
+    in_flight: int = 0
+    most: int = 0
+    guard: Lock = field(default_factory=Lock)
+
+    def deliver(self, tasks: Sequence[Claimed]) -> Deliveries:
+        with self.guard:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.02)
+        with self.guard:
+            self.in_flight -= 1
+        return Deliveries(sent={t.id: 1000 + t.id for t in tasks})
+
+
+def test_no_more_calls_in_flight_than_workers_though_more_threads_prepare(
+        engine: Engine) -> None:
+    with store.session_scope(store.session_factory(engine)) as session:
+        session.execute(insert(FollowupSequence), [
+            {"id": n, "site": SITE, "learner_id": n, "learner_name": f"L{n}",
+             "learner_firstname": f"L{n}", "course_id": 8, "course_shortname": "C-1",
+             "course_name": "Course", "competency_name": "", "plan_id": PLAN.id,
+             "state": "active", "completed_at": NOW - timedelta(days=2), "card": None}
+            for n in range(6, 61)])
+        session.execute(insert(FollowupTask), [
+            {"sequence_id": n, "learner_id": n, "task_index": 0, "attempt": 0,
+             "text": "Practise once.", "clientmsgid": f"sidecar-fu-{n}-0-0",
+             "due_at": NOW - timedelta(minutes=1), "status": "scheduled", "sends": 0}
+            for n in range(6, 61)])
+    channel = SlowChannel()
+    report = Dispatcher(engine=engine, channel=channel, policy=Policy((PLAN,)),
+                        rules=Rules(site=SITE), clock=ManualClock(NOW),
+                        send=SendRules(quiet=None, daily_cap=5, batch_size=2,
+                                       workers=3)).run()
+    assert report.sent == 60  # 30 deliveries of 2
+    assert channel.most == 3  # the site's concurrency used, never exceeded

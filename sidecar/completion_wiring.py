@@ -31,9 +31,9 @@ from sidecar.followup_wiring import policy_for
 from sidecar.totara_wiring import build_legacy_client
 from sidecar.wiring import build_client
 from store.models import InboxEvent, InboxStatus, Watermark
+from webhooks import receiver
 from webhooks.errors import ReconcileError, WebhookError
 from webhooks.policy import FollowupError
-from webhooks.receiver import create_blueprint
 from webhooks.reconcile import Reconciled, reconcile
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def _utc(value: datetime) -> datetime:
 
 def mount_webhooks(app: Flask, settings: Settings, engine: Engine) -> None:
     """Serve the webhook receiver on ``app`` and add the inbox panel to the dashboard."""
-    app.register_blueprint(create_blueprint(settings.webhooks, engine))
+    receiver.mount(app, settings.webhooks, engine)
     from sidecar.admin.panels import register_panel
 
     register_panel(PANEL_TITLE, inbox_panel)

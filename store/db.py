@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import uuid
 import weakref
@@ -143,6 +144,47 @@ def sqlite_writer(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def sqlite_write(engine: Engine) -> Iterator[sqlite3.Connection]:
+    """One short write transaction on an SQLite store, on the driver's connection: the writer
+    turn (:func:`sqlite_writer`), a pooled connection, ``BEGIN IMMEDIATE``; committed when the
+    block ends, rolled back if it raises. For the webhook receiver's one INSERT, whose
+    statement and parameters are prepared for the driver beforehand: a SQLAlchemy
+    ``Connection`` and its transaction, execution context and result cost about as much
+    CPU (~80 us) as SQLite's own work for it. The same SQL reaches SQLite either way.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: (e.g. ``OperationalError``) SQLite refused; as SQLAlchemy
+            raises it, so callers catch ``SQLAlchemyError`` on either path.
+    """
+    with sqlite_writer(engine):
+        fairy = engine.raw_connection()
+        try:
+            driver = fairy.driver_connection
+            if not isinstance(driver, sqlite3.Connection):
+                raise StoreError(f"sqlite_write needs an SQLite store, not {engine.dialect.name}")
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                yield driver
+                driver.commit()
+            except BaseException as exc:
+                if driver.in_transaction:
+                    try:
+                        driver.rollback()
+                    except sqlite3.Error:
+                        fairy.invalidate()  # never hand out a connection mid-transaction
+                if isinstance(exc, sqlite3.Error):
+                    raise _translated(exc) from exc
+                raise
+        finally:
+            fairy.close()
+
+
+def _translated(error: sqlite3.Error) -> BaseException:
+    """``error`` as SQLAlchemy would raise it (``OperationalError``, ``IntegrityError`` ...)."""
+    return sqlalchemy.exc.DBAPIError.instance(None, None, error, sqlite3.Error)
 
 
 def checkpoint_wal(engine: Engine, *, every: int = SQLITE_CHECKPOINT_EVERY) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,6 +136,7 @@ class Prepared:
     window: timedelta
     values: dict[str, Any]
     driver: tuple[Any, ...] | None = None
+    dialect: Dialect | None = None  # the SQLite dialect ``driver`` was made for
 
 
 def prepare_event(
@@ -165,20 +167,45 @@ def prepare_event(
         key = _other_key(event)
         chosen = status or InboxStatus.IGNORED
         detail = detail or f"event type {event.event_type!r} is not handled"
+    payload, payload_text = _bounded(event.payload)
     values: dict[str, Any] = {
         "source": event.source, "event_id": event.event_id, "dedupe_key": key,
         "event_type": event.event_type[:255], "course_id": event.courseid,
         "user_id": event.userid, "completed_at": event.completed_at, "received_at": now,
-        "status": chosen.value, "detail": detail, "payload": bounded_payload(event.payload),
+        "status": chosen.value, "detail": detail, "payload": payload,
         "processed_at": now if chosen in FINAL_STATUSES else None, "claimed_at": None,
         **near,
     }
     driver = None
-    if dialect is not None and dialect.name == "sqlite":
-        _, plan = _driver_insert(dialect)
-        driver = tuple(fixed if name is None else process(values[name]) if process
-                       else values[name] for name, process, fixed in plan)
-    return Prepared(event, key, chosen.value, window, values, driver)
+    if dialect is not None and dialect.name != "sqlite":
+        dialect = None
+    if dialect is not None:
+        # the JSON column's bind processor would serialise the payload again: json.dumps of
+        # what json.loads made of payload_text, which gives payload_text back (sorted keys,
+        # the default separators, JSON-native values); a test holds them equal
+        driver = _driver_parameters(_driver_statement(dialect, "insert")[1], values,
+                                    {"payload": payload_text})
+    return Prepared(event, key, chosen.value, window, values, driver, dialect)
+
+
+def _bounded(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """:func:`bounded_payload` and its JSON text as SQLAlchemy's JSON type stores it."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    if len(text) <= MAX_STORED_PAYLOAD:
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded, text
+    stub = bounded_payload(payload)
+    return stub, json.dumps(stub)
+
+
+def _driver_parameters(plan: tuple[_Placeholder, ...], values: Mapping[str, Any],
+                       processed: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
+    """The positional parameters of a statement compiled by :func:`_driver_statement`, each
+    value through its column type's bind processor (``processed``: values already converted)."""
+    done = processed or {}
+    return tuple(fixed if name is None else done[name] if name in done
+                 else process(values[name]) if process else values[name]
+                 for name, process, fixed in plan)
 
 
 def record_event(
@@ -207,15 +234,26 @@ def record_event(
                                                   status=status, detail=detail))
 
 
-def record_prepared(session: Session | Connection, prepared: Prepared) -> Recorded:
-    """:func:`record_event` for an event made ready by :func:`prepare_event`."""
+def record_prepared(session: Session | Connection | sqlite3.Connection,
+                    prepared: Prepared) -> Recorded:
+    """:func:`record_event` for an event made ready by :func:`prepare_event`.
+
+    ``session`` may also be an SQLite driver connection in a write transaction (the
+    receiver's, from ``store.db.sqlite_write``) for an event prepared for the SQLite dialect:
+    the same statements, compiled once, run on it without SQLAlchemy's execution machinery.
+
+    Raises:
+        InboxError: a driver connection given an event not prepared for SQLite.
+    """
+    if isinstance(session, sqlite3.Connection):
+        return _record_on_driver(session, prepared)
     event = prepared.event
     connection = session.connection() if isinstance(session, Session) else session
     if event.is_completion:
         assert event.courseid is not None and event.userid is not None
         _lock_pair(session, event.courseid, event.userid)
     if prepared.driver is not None and connection.dialect.name == "sqlite":
-        sql, _ = _driver_insert(connection.dialect)
+        sql, _ = _driver_statement(connection.dialect, "insert")
         inserted = connection.exec_driver_sql(sql, prepared.driver).scalar_one_or_none()
     else:
         inserted = connection.execute(_insert_statement(connection.dialect.name),
@@ -232,16 +270,44 @@ def record_prepared(session: Session | Connection, prepared: Prepared) -> Record
     return _existing(session, prepared.key, event)
 
 
+def _record_on_driver(driver: sqlite3.Connection, prepared: Prepared) -> Recorded:
+    """:func:`record_prepared` on an SQLite driver connection: the INSERT, and only when it
+    stored nothing the lookups of the row it duplicates, all compiled once per process."""
+    dialect = prepared.dialect
+    if prepared.driver is None or dialect is None:
+        raise InboxError("an event stored on an SQLite connection must be prepared for SQLite")
+    inserted = driver.execute(_driver_statement(dialect, "insert")[0], prepared.driver).fetchone()
+    if inserted is not None:
+        return Recorded(inserted[0], True, prepared.status)
+    event = prepared.event
+    if event.is_completion:
+        sql, plan = _driver_statement(dialect, "near")
+        found = driver.execute(sql, _driver_parameters(plan, prepared.values)).fetchone()
+        if found is not None:
+            return Recorded(found[0], False, found[1])
+    sql, plan = _driver_statement(dialect, "existing" if event.event_id is not None
+                                  else "existing_key")
+    row = driver.execute(sql, _driver_parameters(plan, prepared.values)).fetchone()
+    if row is None:  # pragma: no cover - the conflicting row cannot vanish inside the transaction
+        raise InboxError(f"event {event.event_id or prepared.key} conflicted with a row that "
+                         "is gone")
+    return Recorded(row[0], False, row[1])
+
+
 _Placeholder = tuple[str | None, Any, Any]  # a value's name and bind processor, or a constant
 
 
 @functools.cache
-def _driver_insert(dialect: Dialect) -> tuple[str, tuple[_Placeholder, ...]]:
-    """The SQLite INSERT of :func:`_insert_statement` compiled once for ``dialect``, and per
+def _driver_statement(dialect: Dialect, kind: str) -> tuple[str, tuple[_Placeholder, ...]]:
+    """A statement of the inbox compiled once for the SQLite ``dialect`` (``kind``: "insert",
+    :func:`_insert_statement`; "near", :func:`_near_statement`; "existing" and
+    "existing_key", :func:`_existing_statement` with and without the event id), and per
     positional placeholder either the value's name with its type's bind processor (what
     SQLAlchemy applies when it executes the statement) or the statement's own constant
     (e.g. the event type compared with), processed once."""
-    statement = _insert_statement(dialect.name)
+    statement = (_insert_statement(dialect.name) if kind == "insert"
+                 else _near_statement() if kind == "near"
+                 else _existing_statement(by_id=kind == "existing"))
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     names = compiled.positiontup
     if names is None:  # pragma: no cover - SQLite's parameters are positional
@@ -293,6 +359,31 @@ def _insert_statement(dialect: str) -> Executable:
     statement: Executable = (module.insert(table).from_select([c.name for c in columns], chosen)
                              .on_conflict_do_nothing().returning(table.c.id))
     return statement
+
+
+def _near_statement() -> Executable:
+    """:func:`_near_completion` with parameters (the ``near_*`` values of a prepared row)."""
+    completed = InboxEvent.__table__.c.completed_at.type
+    return (select(InboxEvent.id, InboxEvent.status)
+            .where(InboxEvent.course_id == bindparam("near_course", type_=Integer),
+                   InboxEvent.user_id == bindparam("near_user", type_=Integer),
+                   InboxEvent.event_type == COURSE_COMPLETED,
+                   InboxEvent.completed_at.between(bindparam("near_from", type_=completed),
+                                                   bindparam("near_to", type_=completed)))
+            .order_by(InboxEvent.id).limit(1))
+
+
+def _existing_statement(*, by_id: bool) -> Executable:
+    """:func:`_existing` with parameters (``dedupe_key``, and ``source`` and ``event_id``
+    when ``by_id``)."""
+    table = InboxEvent.__table__.c
+    condition = InboxEvent.dedupe_key == bindparam("dedupe_key", type_=table.dedupe_key.type)
+    if by_id:
+        condition = or_(condition, and_(
+            InboxEvent.source == bindparam("source", type_=table.source.type),
+            InboxEvent.event_id == bindparam("event_id", type_=table.event_id.type)))
+    return select(InboxEvent.id, InboxEvent.status).where(condition).order_by(
+        InboxEvent.id).limit(1)
 
 
 def _lock_pair(connection: Session | Connection, courseid: int, userid: int) -> None:

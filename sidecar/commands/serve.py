@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 from typing import Any
@@ -34,6 +35,10 @@ class SidecarServer(BaseApplication):  # type: ignore[misc]
         engine = open_store(self.settings)
         app = create_app(self.settings, engine)
         app.extensions["sidecar.scheduler"] = start_scheduler(self.settings, engine)
+        # What the worker built (app, engine, statement caches) lives as long as it does:
+        # out of later full collections, as the imports are (sidecar.cli.freeze_imports),
+        # so that a full collection does not walk it all inside some request.
+        gc.freeze()
         return app
 
 

@@ -13,6 +13,8 @@ from connector.sandbox.errors import MoodleError
 
 XML_HEADER = '<?xml version="1.0" encoding="UTF-8" ?>\n'
 _TAG = re.compile(r"<[^>]*>")
+_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.IGNORECASE | re.S)
+_PARAGRAPH_END = re.compile(r"</p>\s*", re.IGNORECASE)
 
 
 class _Absent:
@@ -33,19 +35,36 @@ def _without_absent(value: object) -> object:
     return value
 
 
+class _Unexpected(Exception):
+    """Something json cannot write as it is (ABSENT, most likely) was found."""
+
+
+def _unexpected(value: object) -> object:
+    raise _Unexpected
+
+
 def php_json(value: object) -> str:
-    """PHP's ``json_encode``: ASCII only (``\\u00fc``), slashes escaped (``<\\/p>``)."""
-    text = json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":"))
+    """PHP's ``json_encode``: ASCII only (``\\u00fc``), slashes escaped (``<\\/p>``).
+
+    Most answers hold no ABSENT: they are written as they are, without a copy. The first
+    object json cannot write (or any other failure) sends the value the long way, through
+    the copy without ABSENT keys, which then answers or fails as before.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=_unexpected)
+    except Exception:  # the long way decides what happens
+        text = json.dumps(_without_absent(value), ensure_ascii=True, separators=(",", ":"))
     return text.replace("/", "\\/")
 
+
+def _upper(bold: re.Match[str]) -> str:
+    return bold.group(2).upper()
 
 
 def html_to_text(text: str) -> str:
     """Moodle's ``html_to_text`` as far as messages need it (bold becomes upper case)."""
-    upper = re.sub(
-        r"<(b|strong)>(.*?)</\1>", lambda m: m.group(2).upper(), text, flags=re.IGNORECASE | re.S
-    )
-    plain = re.sub(r"</p>\s*", "\n", upper, flags=re.IGNORECASE)
+    upper = _BOLD.sub(_upper, text)
+    plain = _PARAGRAPH_END.sub("\n", upper)
     return html.unescape(_TAG.sub("", plain)).strip() + "\n"
 
 

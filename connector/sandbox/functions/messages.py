@@ -21,6 +21,8 @@ REFUSED = ("You can't message this user due to their message preferences. "
            "Try adding them as a contact.")
 MESSAGE = Single({"touserid": req("int"), "text": req("raw"), "textformat": dflt("int", 1),
                   "clientmsgid": opt("raw")})
+MESSAGE_COLUMNS = ("useridfrom", "conversationid", "subject", "fullmessage", "fullmessageformat",
+                   "fullmessagehtml", "smallmessage", "timecreated")
 
 
 def _can_message(db: Db, sender: dict[str, Any], recipient: int) -> bool:
@@ -31,40 +33,63 @@ def _can_message(db: Db, sender: dict[str, Any], recipient: int) -> bool:
         "WHERE a.userid = ? AND b.userid = ?", (sender["id"], recipient)))
 
 
-def _conversation(db: Db, one: int, two: int, now: int) -> int:
+def _conversation(db: Db, one: int, two: int, now: int,
+                  members: list[tuple[int, int]]) -> int:
+    """The id of the two users' conversation, created if new (its members go to ``members``,
+    in Moodle's order, for the caller to insert)."""
     convhash = f"{min(one, two)}-{max(one, two)}"
     found = db.scalar("SELECT id FROM message_conversations WHERE convhash = ?", (convhash,))
     if found:
         return int(found)
     convid = db.insert("message_conversations", type=1, convhash=convhash, timecreated=now)
-    for member in {one, two}:
-        db.insert("message_conversation_members", conversationid=convid, userid=member)
+    members.extend((convid, member) for member in {one, two})
     return convid
 
 
 @area.function("core_message_send_instant_messages", {"messages": Multiple(MESSAGE)})
 def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """One result per message; plain text comes back wrapped in ``<p>``."""
+    """One result per message; plain text comes back wrapped in ``<p>``.
+
+    Whether a recipient may be messaged and the conversation with them are looked up once per
+    recipient and call; the messages and new conversation members are inserted with one
+    statement each, with the ids SQLite would have given them one by one.
+    """
+    db, sender = call.db, call.userid
+    subject = f"New message from {fullname(call.user)}"
+    allowed: dict[int, bool] = {}
+    conversations: dict[int, int] = {}
+    members: list[tuple[int, int]] = []
+    rows: list[tuple[Any, ...]] = []
+    sent: list[dict[str, Any]] = []
     results = []
     for item in params["messages"]:
-        recipient = call.db.one("SELECT * FROM user WHERE id = ?", (item["touserid"],))
-        if recipient is None or not _can_message(call.db, call.user, item["touserid"]):
+        touserid = item["touserid"]
+        if touserid not in allowed:
+            allowed[touserid] = (
+                db.scalar("SELECT 1 FROM user WHERE id = ?", (touserid,)) is not None
+                and _can_message(db, call.user, touserid))
+        if not allowed[touserid]:
             results.append({"msgid": -1, "clientmsgid": item.get("clientmsgid"),
                             "errormessage": REFUSED, "candeletemessagesforallusers": False})
             continue
+        now = call.now
+        text = item["text"]
         plain = item["textformat"] != FORMAT_HTML
-        html = plain_to_html(item["text"]) if plain else item["text"]
-        convid = _conversation(call.db, call.userid, recipient["id"], call.now)
-        msgid = call.db.insert(
-            "messages", useridfrom=call.userid, conversationid=convid,
-            subject=f"New message from {fullname(call.user)}",
-            fullmessage=item["text"] if plain else html_to_text(item["text"]),
-            fullmessageformat=FORMAT_PLAIN if plain else FORMAT_HTML,
-            fullmessagehtml="" if plain else item["text"], smallmessage=item["text"],
-            timecreated=call.now)
-        results.append({"msgid": msgid, "clientmsgid": item.get("clientmsgid"), "text": html,
-                        "timecreated": call.now, "conversationid": convid,
-                        "useridfrom": call.userid, "candeletemessagesforallusers": call.is_admin})
+        if touserid not in conversations:
+            conversations[touserid] = _conversation(db, sender, touserid, now, members)
+        convid = conversations[touserid]
+        rows.append((sender, convid, subject, text if plain else html_to_text(text),
+                     FORMAT_PLAIN if plain else FORMAT_HTML, "" if plain else text, text, now))
+        result = {"msgid": 0, "clientmsgid": item.get("clientmsgid"),
+                  "text": plain_to_html(text) if plain else text, "timecreated": now,
+                  "conversationid": convid, "useridfrom": sender,
+                  "candeletemessagesforallusers": call.is_admin}
+        sent.append(result)
+        results.append(result)
+    db.insert_many("message_conversation_members", ("conversationid", "userid"), members)
+    ids = db.insert_many("messages", MESSAGE_COLUMNS, rows)
+    for result, msgid in zip(sent, ids, strict=True):
+        result["msgid"] = msgid
     return results
 
 

@@ -193,12 +193,11 @@ def cancel(session: Session, reasons: dict[int, str]) -> None:
 # The statements of every batch are built once (SQLAlchemy caches their compiled form), so a
 # batch costs no statement building.
 
-def _columns() -> Select[*tuple[Any, ...]]:
+def _columns(*extra: Any) -> Select[*tuple[Any, ...]]:
     return (select(FollowupTask.id, FollowupTask.sequence_id, FollowupTask.learner_id,
                    FollowupTask.task_index, FollowupTask.text, FollowupTask.clientmsgid,
                    FollowupSequence.course_id, FollowupSequence.competency_id,
-                   FollowupSequence.course_name, FollowupSequence.learner_timezone,
-                   FollowupTask.due_at)
+                   FollowupSequence.course_name, FollowupSequence.learner_timezone, *extra)
             .join(FollowupSequence, FollowupSequence.id == FollowupTask.sequence_id))
 
 
@@ -206,7 +205,9 @@ def _columns() -> Select[*tuple[Any, ...]]:
 def _candidates(postgres: bool) -> Select[*tuple[Any, ...]]:
     """The oldest due tasks of the site's active sequences (parameters: site, now, size);
     on PostgreSQL row-locked, skipping locked rows, with each learner's try-lock result."""
-    due = (_columns()
+    # PostgreSQL's outer query orders by due_at, so the CTE carries it; SQLite needs no
+    # due time in Python (each would be parsed from text for nothing)
+    due = (_columns(*([FollowupTask.due_at] if postgres else []))
            .where(FollowupTask.status == TaskStatus.SCHEDULED.value,
                   FollowupTask.due_at <= bindparam("now"),
                   FollowupSequence.site == bindparam("site"),

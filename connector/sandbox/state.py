@@ -12,6 +12,8 @@ from typing import Any
 
 from connector.sandbox.schema import CONTEXT_COURSE, CONTEXT_SYSTEM, CONTEXT_USER
 
+KEYED_CHUNK = 500  # well under SQLite's limit of variables in one statement
+
 
 class Clock:
     """Wall time plus an offset that tests move forward; can be frozen. Every timestamp uses it."""
@@ -76,24 +78,37 @@ class Db:
         )
         return int(cursor.lastrowid or 0)
 
-    def insert_many(self, table: str, columns: tuple[str, ...],
-                    rows: list[tuple[Any, ...]]) -> list[int]:
+    def next_id(self, table: str) -> int:
+        """The id SQLite gives the next row of ``table``: every table's ``id INTEGER PRIMARY
+        KEY`` has no AUTOINCREMENT, so it is the largest id + 1 (1 in an empty table)."""
+        return int(self.scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))  # noqa: S608
+
+    def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                    first: int | None = None) -> list[int]:
         """Insert ``rows`` (values for ``columns``) in order with one statement; their ids.
 
-        The ids are the ones :meth:`insert` row by row would get: every table's ``id INTEGER
-        PRIMARY KEY`` has no AUTOINCREMENT, so SQLite gives a new row the largest id + 1
-        (1 in an empty table); here they are given explicitly.
+        The ids are the ones :meth:`insert` row by row would get (:meth:`next_id` onwards),
+        given explicitly; ``first`` is :meth:`next_id` when the caller had to know it before.
         """
         if not rows:
             return []
-        first = int(self.scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))  # noqa: S608
-        ids = range(first, first + len(rows))
+        start = self.next_id(table) if first is None else first
+        ids = range(start, start + len(rows))
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(
             f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES (?, {marks})",  # noqa: S608
             [(row_id, *row) for row_id, row in zip(ids, rows, strict=True)],
         )
         return list(ids)
+
+    def keyed(self, sql: str, keys: list[Any]) -> dict[Any, Any]:
+        """``{first column: second column}`` of ``sql`` for ``keys``, which ``{keys}`` in
+        ``sql`` stands for (``WHERE id IN ({keys})``); asked in chunks of ``KEYED_CHUNK``."""
+        found: dict[Any, Any] = {}
+        for start in range(0, len(keys), KEYED_CHUNK):
+            chunk = keys[start:start + KEYED_CHUNK]
+            found.update(self.conn.execute(sql.format(keys=", ".join("?" * len(chunk))), chunk))
+        return found
 
     def update(self, table: str, row_id: int, **values: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in values)

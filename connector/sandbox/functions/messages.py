@@ -33,31 +33,40 @@ def _can_message(db: Db, sender: dict[str, Any], recipient: int) -> bool:
         "WHERE a.userid = ? AND b.userid = ?", (sender["id"], recipient)))
 
 
-def _conversation(db: Db, one: int, two: int, now: int,
-                  members: list[tuple[int, int]]) -> int:
-    """The id of the two users' conversation, created if new (its members go to ``members``,
-    in Moodle's order, for the caller to insert)."""
-    convhash = f"{min(one, two)}-{max(one, two)}"
-    found = db.scalar("SELECT id FROM message_conversations WHERE convhash = ?", (convhash,))
-    if found:
-        return int(found)
-    convid = db.insert("message_conversations", type=1, convhash=convhash, timecreated=now)
-    members.extend((convid, member) for member in {one, two})
-    return convid
+def _convhash(one: int, two: int) -> str:
+    return f"{min(one, two)}-{max(one, two)}"
+
+
+def _recipients(call: Call, items: list[dict[str, Any]]) -> tuple[set[int], dict[int, int]]:
+    """Who of the messages' recipients may be messaged (they exist and ``_can_message``), and
+    the existing conversations with them by recipient."""
+    recipients = list(dict.fromkeys(item["touserid"] for item in items))
+    existing = call.db.keyed("SELECT id, id FROM user WHERE id IN ({keys})", recipients)
+    allowed = {touserid for touserid in recipients
+               if touserid in existing and _can_message(call.db, call.user, touserid)}
+    hashes = {touserid: _convhash(call.userid, touserid) for touserid in recipients
+              if touserid in allowed}
+    found = call.db.keyed(
+        "SELECT convhash, id FROM message_conversations WHERE convhash IN ({keys})",
+        list(hashes.values()))
+    conversations = {touserid: found[convhash] for touserid, convhash in hashes.items()
+                     if found.get(convhash)}
+    return allowed, conversations
 
 
 @area.function("core_message_send_instant_messages", {"messages": Multiple(MESSAGE)})
 def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     """One result per message; plain text comes back wrapped in ``<p>``.
 
-    Whether a recipient may be messaged and the conversation with them are looked up once per
-    recipient and call; the messages and new conversation members are inserted with one
-    statement each, with the ids SQLite would have given them one by one.
+    Recipients and their conversations are looked up for the whole call; new conversations,
+    their members and the messages are inserted with one statement each, with the ids SQLite
+    would have given them one by one.
     """
     db, sender = call.db, call.userid
     subject = f"New message from {fullname(call.user)}"
-    allowed: dict[int, bool] = {}
-    conversations: dict[int, int] = {}
+    allowed, conversations = _recipients(call, params["messages"])
+    first_convid: int | None = None
+    new_conversations: list[tuple[Any, ...]] = []
     members: list[tuple[int, int]] = []
     rows: list[tuple[Any, ...]] = []
     sent: list[dict[str, Any]] = []
@@ -65,19 +74,20 @@ def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, 
     for item in params["messages"]:
         touserid = item["touserid"]
         if touserid not in allowed:
-            allowed[touserid] = (
-                db.scalar("SELECT 1 FROM user WHERE id = ?", (touserid,)) is not None
-                and _can_message(db, call.user, touserid))
-        if not allowed[touserid]:
             results.append({"msgid": -1, "clientmsgid": item.get("clientmsgid"),
                             "errormessage": REFUSED, "candeletemessagesforallusers": False})
             continue
         now = call.now
+        if touserid not in conversations:
+            if first_convid is None:
+                first_convid = db.next_id("message_conversations")
+            convid = first_convid + len(new_conversations)
+            conversations[touserid] = convid
+            new_conversations.append((1, _convhash(sender, touserid), now))
+            members.extend((convid, member) for member in {sender, touserid})
+        convid = conversations[touserid]
         text = item["text"]
         plain = item["textformat"] != FORMAT_HTML
-        if touserid not in conversations:
-            conversations[touserid] = _conversation(db, sender, touserid, now, members)
-        convid = conversations[touserid]
         rows.append((sender, convid, subject, text if plain else html_to_text(text),
                      FORMAT_PLAIN if plain else FORMAT_HTML, "" if plain else text, text, now))
         result = {"msgid": 0, "clientmsgid": item.get("clientmsgid"),
@@ -86,9 +96,11 @@ def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, 
                   "candeletemessagesforallusers": call.is_admin}
         sent.append(result)
         results.append(result)
+    db.insert_many("message_conversations", ("type", "convhash", "timecreated"),
+                   new_conversations, first_convid)
     db.insert_many("message_conversation_members", ("conversationid", "userid"), members)
-    ids = db.insert_many("messages", MESSAGE_COLUMNS, rows)
-    for result, msgid in zip(sent, ids, strict=True):
+    for result, msgid in zip(sent, db.insert_many("messages", MESSAGE_COLUMNS, rows),
+                             strict=True):
         result["msgid"] = msgid
     return results
 

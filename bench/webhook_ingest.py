@@ -119,15 +119,16 @@ def _serve(store_url: str, folder: Path) -> Iterator[tuple[int, int]]:
         log.close()
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux
-    ``/proc``; 0 elsewhere): the server's own CPU, whatever else runs on the machine."""
+def _tree_times(pid: int) -> dict[int, tuple[float, float]]:
+    """User and system CPU seconds used so far by process ``pid`` and by each of its children
+    (Linux ``/proc``; nothing elsewhere): the server's own CPU, whatever else runs on the
+    machine."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, tuple[float, float]] = {}
     try:
         names = [entry.name for entry in Path("/proc").iterdir()]
     except OSError:
-        return 0.0
+        return found
     for name in names:
         if not name.isdigit():
             continue
@@ -137,8 +138,26 @@ def _tree_cpu(pid: int) -> float:
             continue
         fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
         if int(name) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            found[int(name)] = (int(fields[11]) / ticks, int(fields[12]) / ticks)
+    return found
+
+
+def _cpu_split(pid: int, before: dict[int, tuple[float, float]],
+               after: dict[int, tuple[float, float]], requests: int) -> str:
+    """Where the server's CPU went, in us a request: user and system time, and each worker's
+    share (gunicorn keeps a connection on the worker that accepted it, so the 16 connections
+    may be split unevenly: one worker busy, the other idle)."""
+    def spent(key: int) -> tuple[float, float]:
+        user, system = after[key]
+        old_user, old_system = before.get(key, (0.0, 0.0))
+        return user - old_user, system - old_system
+
+    per = max(requests, 1) / 1e6
+    user = sum(spent(key)[0] for key in after) / per
+    system = sum(spent(key)[1] for key in after) / per
+    workers = sorted((key for key in after if key != pid), key=lambda key: -sum(spent(key)))
+    shares = " / ".join(f"{sum(spent(key)) / per:.0f}" for key in workers)
+    return f"user {user:.0f} + system {system:.0f} us; by worker {shares} us"
 
 
 def _healthy(port: int) -> bool:
@@ -276,10 +295,13 @@ def _measure(report: Report, case: str, store_url: str, generator: str, events: 
     with _serve(store_url, folder) as (port, pid):
         _send_python(port, _signed(WARM_UP, 10_000_000))  # connections, imports, caches
         work = _signed(events, 1)  # learner ids from 1: id 0 is refused as malformed
-        cpu_before = _tree_cpu(pid)
+        times_before = _tree_times(pid)
         sent = (_send_wrk(port, work, folder) if generator == "wrk"
                 else _send_python(port, work))
-        server_cpu = _tree_cpu(pid) - cpu_before
+        times_after = _tree_times(pid)
+        server_cpu = (sum(u + s for u, s in times_after.values())
+                      - sum(u + s for u, s in times_before.values()))
+        split = _cpu_split(pid, times_before, times_after, sent.answered)
     rows, distinct_ids = _inbox(store_url)
     committed = rows - WARM_UP
     rate = sent.ok / sent.seconds
@@ -295,8 +317,8 @@ def _measure(report: Report, case: str, store_url: str, generator: str, events: 
         f"{case}: {sent.answered} sent, {sent.ok} answered 2xx ({sent.accepted} accepted as "
         f"new), {sent.refused} refused; {committed} committed, {distinct_ids - WARM_UP} "
         f"distinct webhook ids; {sent.seconds:.2f} s; server CPU {server_cpu:.2f} s "
-        f"({server_cpu / max(sent.answered, 1) * 1e6:.0f} us a request, workers and arbiter); "
-        f"{sent.detail}")
+        f"({server_cpu / max(sent.answered, 1) * 1e6:.0f} us a request, workers and arbiter: "
+        f"{split}); {sent.detail}")
 
 
 @contextmanager

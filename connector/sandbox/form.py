@@ -2,10 +2,9 @@
 
 :func:`form_pairs` gives exactly what ``urllib.parse.parse_qsl(raw.decode("utf-8", "replace"),
 keep_blank_values=True)`` gives (the sandbox's reference parse), but a body of 400 variables and
-6,000 %-escapes (a batch of 100 HTML messages) costs a tenth as much: the escapes are decoded
-by C code (``unicode_escape``) instead of a Python loop per ``%``, and the few distinct names
-(``messages[7][text]``) are decoded once per process. :func:`parse_php_form` builds the
-nested ``$_POST`` from the pairs.
+6,000 %-escapes (a batch of 100 HTML messages) costs a tenth as much: the whole body is
+decoded at once by C code (``unicode_escape``) instead of a Python loop per ``%``.
+:func:`parse_php_form` builds the nested ``$_POST`` from the pairs.
 """
 
 from __future__ import annotations
@@ -13,33 +12,38 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 _INDEX = re.compile(r"\[([^\]]*)\]")
 _NAMES_CACHED = 4096
+# Stand-ins for the separators while the whole body is decoded at once: control characters
+# that no client sends, neither raw nor escaped (a body that has them is parsed the slow way).
+_AMP, _EQ = "\x00", "\x01"
+_SEPARATORS = bytes.maketrans(b"+&=", b" \x00\x01")
 
 
-def _unquote(encoded: bytes) -> str:
-    """``unquote(encoded.replace("+", " "))`` for ASCII ``encoded``.
+def _decoded(raw: bytes) -> str | None:
+    """The whole ASCII body unquoted at once, ``&`` as ``_AMP`` and ``=`` as ``_EQ``; None
+    when that would not be what ``parse_qsl`` does piece by piece.
 
     ``%XX`` becomes ``\\xXX`` (backslashes doubled first), which ``unicode_escape`` decodes to
-    the code point XX, i.e. the byte XX once encoded as Latin-1: the bytes ``unquote_to_bytes``
-    would give, decoded as UTF-8 with replacement as ``unquote`` does. A ``%`` not followed by
-    two hex digits, which ``unquote`` keeps as it is, makes ``unicode_escape`` fail: such a
-    value takes ``unquote`` itself.
+    the code point XX, i.e. the byte XX once encoded as Latin-1: the bytes ``unquote`` gives.
+    A ``%`` not followed by two hex digits (which ``unquote`` keeps as it is) makes
+    ``unicode_escape`` fail: None. So does a stand-in that was in the body already, raw or
+    escaped (more of them after than separators before). UTF-8 decoding with replacement is
+    the same over the whole body as piece by piece: an ASCII separator ends a broken sequence.
     """
-    spaced = encoded.replace(b"+", b" ")
-    if b"%" not in spaced:
-        return spaced.decode("ascii")
+    escaped = raw.translate(_SEPARATORS)
+    if b"\\" in escaped:
+        escaped = escaped.replace(b"\\", b"\\\\")
     try:
-        escaped = spaced.replace(b"\\", b"\\\\").replace(b"%", b"\\x")
-        raw = escaped.decode("unicode_escape").encode("latin-1")
+        unquoted = escaped.replace(b"%", b"\\x").decode("unicode_escape").encode("latin-1")
     except UnicodeDecodeError:
-        return unquote(spaced.decode("ascii"))
-    return raw.decode("utf-8", "replace")
-
-
-_unquote_name = lru_cache(maxsize=_NAMES_CACHED)(_unquote)
+        return None
+    decoded = unquoted.decode("utf-8", "replace")
+    if decoded.count(_AMP) != raw.count(b"&") or decoded.count(_EQ) != raw.count(b"="):
+        return None
+    return decoded
 
 
 def form_pairs(raw: bytes) -> list[tuple[str, str]]:
@@ -47,16 +51,18 @@ def form_pairs(raw: bytes) -> list[tuple[str, str]]:
 
     Equal to ``parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)``: pieces
     split on ``&`` (empty ones skipped), then on the first ``=`` (none: the value is empty),
-    ``+`` is a space, ``%XX`` a UTF-8 byte (invalid sequences become U+FFFD). A body with
-    bytes beyond ASCII (never sent by a client that percent-encodes) takes ``parse_qsl``.
+    ``+`` is a space, ``%XX`` a UTF-8 byte (invalid sequences become U+FFFD). What a client
+    that percent-encodes sends is decoded at once by C code; anything else (bytes beyond
+    ASCII, a ``%`` without two hex digits, control characters) takes ``parse_qsl`` itself.
     """
-    if not raw.isascii():
+    decoded = _decoded(raw) if raw.isascii() else None
+    if decoded is None:
         return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
     pairs = []
-    for piece in raw.split(b"&"):
+    for piece in decoded.split(_AMP):
         if piece:
-            name, _, value = piece.partition(b"=")
-            pairs.append((_unquote_name(name), _unquote(value)))
+            name, _, value = piece.partition(_EQ)
+            pairs.append((name, value.replace(_EQ, "=") if _EQ in value else value))
     return pairs
 
 

@@ -77,6 +77,8 @@ def _clean_scalar(spec: Value, raw: object) -> object:
     text = str(raw)
     if spec.type in _UNCHECKED:
         return text
+    if spec.type == "int" and _INT.match(text):
+        return int(text)
     expected = {"int": "int", "bool": "bool", "float": "float"}.get(spec.type, "raw")
     problem = (
         (spec.type == "int" and not _INT.match(text))

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import pytest
 
-from connector.sandbox.form import form_pairs, parse_php_form
+from connector.sandbox.form import _decoded, form_pairs, parse_php_form
 
 # Pieces a body is drawn from: separators, escapes (valid, invalid, truncated, lower case,
 # UTF-8 and broken UTF-8), backslashes (``unicode_escape`` syntax), brackets, raw non-ASCII.
@@ -18,6 +18,13 @@ ATOMS = [
     "%%", "%2", "%zz", "%5B", "%5d", "%26", "%3D", "%2B", "%20", "%C3%A9", "%c3%a9", "%E2%82",
     "%E2%82%AC", "%FF", "%00", "%0A", "\\", "\\x41", "\\\\", "\\u0041", "\\N{BULLET}", "%5C",
     "%5Cx41", "é", "€", "\n", "\r", " ", ";",
+]
+
+# What a client that percent-encodes sends: the whole body is decoded at once.
+FAST_ATOMS = [
+    "&", "&", "=", "=", "+", "a", "x", "0", "[", "]", "[]", "[0]", "%5B", "%5d", "%26", "%3D",
+    "%3d", "%2B", "%20", "%C3%A9", "%c3%a9", "%E2%82", "%E2%82%AC", "%FF", "%0A", "%0D", "%5C",
+    "%5Cx41", "%5C%5C", "\\", "\\x41", "\\\\", "\\u0041", "%02", "%7F", "%80", "%ED%A0%80",
 ]
 
 
@@ -51,13 +58,13 @@ def reference_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return result
 
 
-def random_bodies(count: int, seed: int) -> list[bytes]:
+def random_bodies(count: int, seed: int, atoms: list[str] = ATOMS) -> list[bytes]:
     rng = random.Random(seed)
     bodies = []
     for _ in range(count):
-        text = "".join(rng.choice(ATOMS) for _ in range(rng.randint(0, 40)))
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(0, 40)))
         raw = text.encode("utf-8")
-        if rng.random() < 0.1:  # a stray byte that is not UTF-8
+        if atoms is ATOMS and rng.random() < 0.1:  # a stray byte that is not UTF-8
             cut = rng.randint(0, len(raw))
             raw = raw[:cut] + bytes([rng.choice([0x80, 0xC3, 0xFF])]) + raw[cut:]
         bodies.append(raw)
@@ -84,7 +91,15 @@ def test_pairs_equal_parse_qsl_on_random_bodies(seed: int) -> None:
         assert form_pairs(raw) == reference_pairs(raw), raw
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_pairs_decoded_at_once_equal_parse_qsl(seed: int) -> None:
+    for raw in random_bodies(2500, seed + 50, FAST_ATOMS):
+        assert _decoded(raw) is not None, raw
+        assert form_pairs(raw) == reference_pairs(raw), raw
+
+
 @pytest.mark.parametrize("raw", [
+    b"a=%00&b=1", b"a%01=1", b"a=\x00", b"a=\x01=b", b"%00=%01", b"a=1&%00", b"a=%0", b"a=%g0",
     b"", b"&", b"&&a=1&&", b"a", b"a=", b"=", b"=x", b"a=b=c", b"a+b=c+d", b"a=%", b"a=%4",
     b"a=%41%", b"a=%%41", b"a=%41%42", b"a=%e2%82%ac", b"a=%E2%82", b"a=%FF%FE", b"a=\\x41",
     b"a=\\%41", b"a=%5Cx41", b"a=\\", b"a=%\\41", b"a=\\u00e9", b"a=\\N{BULLET}%41",
@@ -116,6 +131,7 @@ def test_nested_form_equals_the_reference_on_brackets_and_repeats(names: list[st
 
 def test_a_batch_of_html_messages_parses_as_before() -> None:
     raw = message_body(100)
+    assert _decoded(raw) is not None
     pairs = form_pairs(raw)
     assert pairs == reference_pairs(raw)
     form = parse_php_form(pairs)

@@ -25,8 +25,8 @@ class MoodleModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _absent_is_default(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
+        if not isinstance(data, dict) or None not in data.values():
+            return data  # nothing to drop: the C-level scan spares a dict per answer item
         fields = cls.model_fields
         return {k: v for k, v in data.items()
                 if v is not None or k not in fields or fields[k].is_required()

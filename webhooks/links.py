@@ -7,13 +7,14 @@ expires ``followups.link_max_age_days`` after the message was sent.
 
 from __future__ import annotations
 
+import binascii
 import hmac
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, int_to_bytes
+from itsdangerous.encoding import int_to_bytes
 from pydantic import SecretStr
 
 from webhooks.clock import Clock
@@ -60,22 +61,22 @@ class LinkSigner:
         if _compression_may_help(payload):  # itsdangerous keeps whichever is shorter
             compressed = zlib.compress(payload)
             if len(compressed) < len(payload) - 1:
-                payload = b"." + base64_encode(compressed)
+                payload = b"." + _base64(compressed)
             else:
-                payload = base64_encode(payload)
+                payload = _base64(payload)
         else:
-            payload = base64_encode(payload)
+            payload = _base64(payload)
         value = payload + b"." + self._timestamp()
         mac = self._mac.copy()
         mac.update(value)
-        return (value + b"." + base64_encode(mac.digest())).decode("ascii")
+        return (value + b"." + _base64(mac.digest())).decode("ascii")
 
     def _timestamp(self) -> bytes:
         """The clock's second as the serializer encodes it (kept while the second lasts)."""
         now = int(self._clock.now().timestamp())
         stamp = self._stamp
         if stamp[0] != now:
-            stamp = self._stamp = (now, base64_encode(int_to_bytes(now)))
+            stamp = self._stamp = (now, _base64(int_to_bytes(now)))
         return stamp[1]
 
     def url(self, task_id: int, learner_id: int) -> str:
@@ -98,6 +99,15 @@ class LinkSigner:
                 or not isinstance(data.get("u"), int):
             raise LinkError("this link is not valid")
         return LinkClaims(task_id=data["t"], learner_id=data["u"])
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _base64(data: bytes) -> bytes:
+    """itsdangerous' ``base64_encode`` (URL-safe, no padding) without its three Python
+    layers: a token encodes three parts."""
+    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=")
 
 
 #: Payloads longer than this are always tried with zlib.

@@ -5,10 +5,11 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from itsdangerous.encoding import base64_encode
 from pydantic import SecretStr
 
 from webhooks.clock import ManualClock
-from webhooks.links import LinkError, LinkSigner, _compression_may_help
+from webhooks.links import LinkError, LinkSigner, _base64, _compression_may_help
 
 IDS = [(1, 1), (17, 40213), (10**6, 7), (1111111111111111111, 1111111111111111111),
        (2**62, 999999999999)]
@@ -96,3 +97,11 @@ def test_a_token_made_without_zlib_is_refused_once_its_payload_is_changed() -> N
     assert not forged.value.expired
     with pytest.raises(LinkError):
         signer.check(f".{payload}.{rest}")
+
+
+def test_the_links_base64_is_itsdangerous_base64_for_every_length_and_byte() -> None:
+    rng = random.Random(3)
+    for size in range(70):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert _base64(data) == base64_encode(data)
+    assert _base64(bytes(range(256))) == base64_encode(bytes(range(256)))

@@ -9,9 +9,9 @@ looks each parameter's bind processor up once, processes the values every row sh
 batch's ``now``) once, and hands the rows to the DBAPI's ``executemany`` through
 ``exec_driver_sql``: the same connection, transaction and engine events as any statement.
 
-Column defaults of an INSERT (``created_at``) are evaluated once per call, not per row: the
-rows of one call are written in the same instant. Defaults are called without an execution
-context (the store's take none).
+Python-side column defaults (an INSERT's ``created_at``, an UPDATE's ``onupdate``
+``updated_at``) are evaluated once per call, not per row: the rows of one call are written in
+the same instant. They are called without an execution context (the store's take none).
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class _Compiled:
                                           for_executemany=True)  # no RETURNING
         assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
-        self.prefetch = list(compiled.insert_prefetch) if insert else []
+        # columns the statement fills from a Python default (insert) or onupdate (update)
+        self.prefetch = list(compiled.insert_prefetch if insert else compiled.update_prefetch)
+        self.insert = insert
         names = list(compiled.positiontup or compiled.bind_names.values())
         binds = compiled.binds
         given = {*bulk.row, *bulk.shared, *(column.key for column in self.prefetch)}
@@ -98,7 +100,7 @@ class _Compiled:
                    width: int) -> list[tuple[object, ...]] | list[dict[str, object]]:
         """The driver's parameters: each row's values (processed where the column's type has
         a processor) and the values all rows share, in the statement's order."""
-        common = {**self.literals, **_defaults(self.prefetch), **shared}
+        common = {**self.literals, **_defaults(self.prefetch, self.insert), **shared}
         fixed = tuple(_processed(processor, common[name]) for name, slot, processor
                       in zip(self.names, self.from_row, self.processors, strict=True)
                       if slot is None)
@@ -108,32 +110,53 @@ class _Compiled:
             places.append(extra if slot is None else slot)
             extra += slot is None
         pick = itemgetter(*places) if len(places) > 1 else lambda values: (values[places[0]],)
-        convert = {slot: processor for slot, processor
-                   in zip(self.from_row, self.processors, strict=True)
-                   if slot is not None and processor is not None}
+        # a value repeated in a call (a batch's due time) is processed once
+        convert = [(slot, _Memo(processor)) for slot, processor
+                   in dict(zip(self.from_row, self.processors, strict=True)).items()
+                   if slot is not None and processor is not None]
         out: list[tuple[object, ...]] = []
         for row in rows:
             if len(row) != width:
                 raise ValueError(f"a row of {len(row)} values; expected {width}")
             if convert:
-                row = [value if value is None or slot not in convert else convert[slot](value)
-                       for slot, value in enumerate(row)]
+                row = list(row)
+                for slot, memo in convert:
+                    if row[slot] is not None:
+                        row[slot] = memo(row[slot])
             out.append(pick((*row, *fixed)))
         if self.positional:
             return out
         return [dict(zip(self.names, values, strict=True)) for values in out]
 
 
+class _Memo:
+    """A bind processor that remembers what it made of each (hashable) value."""
+
+    def __init__(self, processor: Callable[[Any], Any]) -> None:
+        self.processor = processor
+        self.seen: dict[object, object] = {}
+
+    def __call__(self, value: object) -> object:
+        try:
+            return self.seen[value]
+        except KeyError:
+            made = self.seen[value] = self.processor(value)
+            return made
+        except TypeError:  # unhashable (a JSON value): processed every time
+            return self.processor(value)
+
+
 def _processed(processor: Processor, value: object) -> object:
     return value if processor is None or value is None else processor(value)
 
 
-def _defaults(columns: Sequence[Column[Any]]) -> dict[str, object]:
-    """The Python-side defaults of an INSERT's columns that rows do not give, evaluated now
-    (a column with neither is left to the database, which refuses it if it is NOT NULL)."""
+def _defaults(columns: Sequence[Column[Any]], insert: bool) -> dict[str, object]:
+    """The Python-side defaults (``insert``) or ``onupdate`` values of the columns rows do not
+    give, evaluated now (a column with neither is left to the database, which refuses it if it
+    is NOT NULL)."""
     values: dict[str, object] = {}
     for column in columns:
-        default = column.default
+        default = column.default if insert else column.onupdate
         if default is not None and default.is_scalar:
             values[column.key] = default.arg  # type: ignore[attr-defined]
         elif default is not None and default.is_callable:

@@ -108,3 +108,23 @@ def test_no_rows_writes_nothing(engine: Engine) -> None:
     with engine.begin() as connection:
         Bulk(insert(TASKS), row=COLUMNS).run(connection, [])
     assert _raw(engine, (1, 2, 3, 4)) == []
+
+
+def test_repeated_and_unhashable_values_are_each_stored_right(engine: Engine) -> None:
+    sequences = cast(Table, FollowupSequence.__table__)
+    cards = Bulk(update(sequences).where(sequences.c.id == bindparam("b_id")).values(
+        card=bindparam("b_card"), completed_at=bindparam("b_at")), row=("b_id", "b_card", "b_at"))
+    later = NOW + timedelta(days=1)
+    with engine.begin() as connection:
+        # JSON cards (unhashable dicts) and one time repeated, one time different
+        cards.run(connection, [(1, {"due": "a"}, later), (2, {"due": "b"}, later),
+                               (3, None, NOW)])
+    with store.session_scope(store.session_factory(engine)) as session:
+        rows = list(session.scalars(select(FollowupSequence)))
+    found = {s.id: (s.card, s.completed_at) for s in rows}
+    # the table's onupdate column (updated_at) is filled, once for the call
+    assert len({s.updated_at for s in rows if s.id in (1, 2, 3)}) == 1
+    assert all(s.updated_at is not None for s in rows)
+    assert found[1] == ({"due": "a"}, later)
+    assert found[2] == ({"due": "b"}, later)
+    assert found[3] == (None, NOW)

@@ -66,22 +66,27 @@ class ScriptedChannel:
         return Progress(done=[t.id for t in tasks if t.lms_ref in self.ticked])
 
 
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    engine = store.create_engine(store_url)
-    store.migrate(engine)
+def add_learners(engine: Engine, learners: range) -> None:
+    """One sequence per learner (its id the learner's), each with its first task due."""
     with store.session_scope(store.session_factory(engine)) as session:
         session.execute(insert(FollowupSequence), [
             {"id": n, "site": SITE, "learner_id": n, "learner_name": f"L{n}",
              "learner_firstname": f"L{n}", "course_id": 8, "course_shortname": "C-1",
              "course_name": "Course", "competency_name": "", "plan_id": PLAN.id,
              "state": "active", "completed_at": NOW - timedelta(days=2), "card": None}
-            for n in range(1, 6)])
+            for n in learners])
         session.execute(insert(FollowupTask), [
             {"sequence_id": n, "learner_id": n, "task_index": 0, "attempt": 0,
              "text": "Practise once.", "clientmsgid": f"sidecar-fu-{n}-0-0",
              "due_at": NOW - timedelta(minutes=1), "status": "scheduled", "sends": 0}
-            for n in range(1, 6)])
+            for n in learners])
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = store.create_engine(store_url)
+    store.migrate(engine)
+    add_learners(engine, range(1, 6))
     yield engine
     engine.dispose()
 
@@ -156,18 +161,7 @@ class SlowChannel(ScriptedChannel):
 
 def test_no_more_calls_in_flight_than_workers_though_more_threads_prepare(
         engine: Engine) -> None:
-    with store.session_scope(store.session_factory(engine)) as session:
-        session.execute(insert(FollowupSequence), [
-            {"id": n, "site": SITE, "learner_id": n, "learner_name": f"L{n}",
-             "learner_firstname": f"L{n}", "course_id": 8, "course_shortname": "C-1",
-             "course_name": "Course", "competency_name": "", "plan_id": PLAN.id,
-             "state": "active", "completed_at": NOW - timedelta(days=2), "card": None}
-            for n in range(6, 61)])
-        session.execute(insert(FollowupTask), [
-            {"sequence_id": n, "learner_id": n, "task_index": 0, "attempt": 0,
-             "text": "Practise once.", "clientmsgid": f"sidecar-fu-{n}-0-0",
-             "due_at": NOW - timedelta(minutes=1), "status": "scheduled", "sends": 0}
-            for n in range(6, 61)])
+    add_learners(engine, range(6, 61))
     channel = SlowChannel()
     report = Dispatcher(engine=engine, channel=channel, policy=Policy((PLAN,)),
                         rules=Rules(site=SITE), clock=ManualClock(NOW),

@@ -3,7 +3,6 @@ answers as through SQLAlchemy, duplicates of every kind included."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,14 +59,6 @@ def _engine(path: Path) -> Engine:
     engine = store.create_engine(f"sqlite:///{path}")
     store.migrate(engine)
     return engine
-
-
-@pytest.fixture
-def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
-    pair = _engine(tmp_path / "core.sqlite"), _engine(tmp_path / "driver.sqlite")
-    yield pair
-    for engine in pair:
-        engine.dispose()
 
 
 def _stored(engine: Engine) -> list[tuple[object, ...]]:

@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-import store
 from sidecar.app import create_app
 from webhooks import receiver
 from webhooks.client import completion_event, signed_headers
 
 from .test_receiver import DONE, HEADER_SECRET, NEW, inbox, moodle_data, settings
-
-
-def _engine(path: Path) -> Engine:
-    engine = store.create_engine(f"sqlite:///{path}")
-    store.migrate(engine)
-    return engine
-
-
-@pytest.fixture
-def engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
-    pair = _engine(tmp_path / "flask.sqlite"), _engine(tmp_path / "route.sqlite")
-    yield pair
-    for engine in pair:
-        engine.dispose()
 
 
 def _blueprint_only(engine: Engine) -> FlaskClient:

@@ -539,6 +539,14 @@ class FollowupSettings(Section):
         default=30, ge=5, description="How often `sidecar serve` turns new completions into "
         "follow-up sequences."
     )
+    progress_interval_seconds: int = Field(
+        default=900, ge=60, description="Totara 19+ goal tasks: how often `sidecar serve` "
+        "reads which practice tasks learners ticked (each tick becomes the answer \"done\")."
+    )
+    progress_window_days: int = Field(
+        default=60, ge=1, description="Totara 19+ goal tasks: how far back delivered practice "
+        "tasks are checked for a tick."
+    )
 
     _link_secret_from_file: SecretStr | None = PrivateAttr(default=None)
 

@@ -48,7 +48,6 @@ DISPATCH_KIND = "followups-dispatch"
 PROGRESS_JOB = "followup-progress"
 PROGRESS_KIND = "followups-progress"
 #: How often learners' ticks are read (one goal look-up per learner, one call per goal).
-PROGRESS_EVERY = timedelta(minutes=15)
 INTAKE_BATCH = 100
 MAX_INTAKE_BATCHES = 50  # at most 5,000 completions a run; the next run takes the rest
 # A crashed holder's SQLite lock row is overtaken after this long; longer than any run.
@@ -203,7 +202,7 @@ def add_followup_jobs(scheduler: BaseScheduler, settings: Settings, engine: Engi
     log.info("follow-up jobs scheduled: intake every %d s, dispatch every %d s",
              f.intake_interval_seconds, f.dispatch_interval_seconds)
     if settings.lms.kind == "totara":  # only Totara's goal tasks can be ticked by learners
-        seconds = int(PROGRESS_EVERY.total_seconds())
+        seconds = f.progress_interval_seconds
         scheduler.add_job(run_followup_progress, IntervalTrigger(seconds=seconds),
                           args=(settings, engine), id=PROGRESS_JOB, name="follow-up progress",
                           coalesce=True, max_instances=1, misfire_grace_time=seconds,

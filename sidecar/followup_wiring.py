@@ -221,7 +221,8 @@ def progress_for(settings: Settings, engine: Engine, clock: Clock,
         SQLAlchemyError: the store failed.
     """
     channel = practice_channel(settings, engine, clock, totara=totara)
-    return read_progress(engine, channel, policy_for(settings), rules_for(settings), clock)
+    return read_progress(engine, channel, policy_for(settings), rules_for(settings), clock,
+                         window=timedelta(days=settings.followups.progress_window_days))
 
 
 def use_clock(app: Flask, settings: Settings, engine: Engine, clock: Clock) -> bool:

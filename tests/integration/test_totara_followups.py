@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
@@ -23,7 +24,9 @@ from sidecar import followup_wiring
 from sidecar.cli import cli
 from sidecar.completion_wiring import poll_completions
 from sidecar.followup_jobs import (
+    PROGRESS_JOB,
     PROGRESS_KIND,
+    add_followup_jobs,
     run_followup_dispatch,
     run_followup_intake,
     run_followup_progress,
@@ -212,6 +215,32 @@ def test_reconciliation_reads_totara_completions_through_the_legacy_service(site
     assert (course, learner) in [(c, u) for c, u, _ in outcome.found.new]
     assert "core_completion_get_course_completion_status" in outcome.calls
 
+
+
+def test_ticks_are_read_within_the_configured_window_and_interval(site, engine) -> None:
+    """`followups.progress_window_days`: a task delivered longer ago is not asked about;
+    `followups.progress_interval_seconds`: the interval `sidecar serve` reads ticks at."""
+    settings = totara_settings(site, engine, progress_window_days=3,
+                               progress_interval_seconds=120)
+    clock = ManualClock(MONDAY_NOON)
+    _, learner = complete(engine, site, index=2)
+    run_followup_intake(settings, engine, clock)
+    clock.advance(timedelta(days=2))
+    run_followup_dispatch(settings, engine, clock)
+    if release(site) != "17":
+        first = tasks(engine)[0]
+        with site.state.transaction() as db:
+            tick_goal_task(db, learner, first.msgid)
+        clock.advance(timedelta(days=4))  # delivered 4 days ago: outside the 3-day window
+        assert run_followup_progress(settings, engine, clock) == "idle"
+        assert answers(engine) == []
+        wider = totara_settings(site, engine, progress_window_days=5)
+        assert run_followup_progress(wider, engine, clock) == "succeeded"
+        assert answers(engine) == [(first.id, "done")]
+    scheduler = BackgroundScheduler()
+    assert add_followup_jobs(scheduler, settings, engine)
+    job = {j.id: j for j in scheduler.get_jobs()}[PROGRESS_JOB]
+    assert job.trigger.interval == timedelta(seconds=120)
 
 def test_totara_settings_that_cannot_work_are_refused_by_name(site, engine) -> None:
     no_token = totara_settings(site, engine, token=False)

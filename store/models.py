@@ -448,6 +448,8 @@ class FollowupAnswer(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: when the answer was also marked in the LMS (a Totara goal task ticked), or found there
+    lms_marked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class FollowupOptOut(Base):

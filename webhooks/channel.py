@@ -140,3 +140,9 @@ class PracticeChannel(Protocol):
         """Which of ``tasks`` the learner marked done in the LMS; never raises for an LMS
         fault (those tasks are ``unknown``)."""
         ...
+
+    def mark_done(self, tasks: Sequence[SentPractice]) -> Progress:
+        """Mark ``tasks`` done in the LMS (the learner said so on the practice page):
+        ``done`` holds those now marked, or found marked or gone; never raises for an LMS
+        fault (those tasks are ``unknown``, tried again next run)."""
+        ...

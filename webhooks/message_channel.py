@@ -107,6 +107,10 @@ class MessageChannel:
         """Messages have no progress: the learner answers through the link only."""
         return Progress()
 
+    def mark_done(self, tasks: Sequence[SentPractice]) -> Progress:
+        """A message has nothing to tick."""
+        return Progress(done=[t.id for t in tasks])
+
 
 def _carries(message: m.Message, task: Claimed) -> bool:
     """Whether a sent message carries ``task``'s reference (followed by its closing tag)."""

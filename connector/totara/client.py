@@ -176,6 +176,11 @@ class TotaraClient:
                                      wsfunction=ops.CREATE_GOAL_TASK.name)
         return result.goal_task
 
+    def complete_goal_task(self, task_id: int) -> None:
+        """Mark a goal task done, as the learner's tick does (19+; input ``{id, completed}``,
+        an assumption: see docs/totara.md)."""
+        self.call(ops.SET_GOAL_TASK_PROGRESS, {"input": {"id": task_id, "completed": True}})
+
 
 def _goal(operation: str, result: m.GoalResult) -> m.Goal:
     if result.goal is None:

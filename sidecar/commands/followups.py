@@ -205,7 +205,8 @@ def progress(ctx: CliContext, at: datetime | None, as_json: bool) -> None:
     elif result.checked or result.channel != "messages":
         ctx.out.print(f"Channel {result.channel}: {result.checked} sent task(s) asked about, "
                       f"{result.done} marked done, {result.already} answered already, "
-                      f"{result.unknown} could not be asked.", highlight=False)
+                      f"{result.unknown} could not be asked; {result.marked} answer(s) from "
+                      "the practice page ticked in the LMS.", highlight=False)
     else:
         ctx.out.print("Channel messages: learners answer through the link in the message; "
                       "there is no progress to read.", highlight=False)

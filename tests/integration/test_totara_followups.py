@@ -32,6 +32,7 @@ from sidecar.followup_jobs import (
     run_followup_progress,
 )
 from sidecar.followup_wiring import FollowupSetupError, dispatcher_for
+from sidecar.totara_wiring import build_totara_client
 from store.models import FollowupAnswer, FollowupTask
 from tests.integration.conftest import totara_lms, totara_sandbox
 from tests.integration.conftest import totara_release as release
@@ -216,6 +217,49 @@ def test_reconciliation_reads_totara_completions_through_the_legacy_service(site
     assert "core_completion_get_course_completion_status" in outcome.calls
 
 
+
+
+def test_an_answer_on_the_practice_page_ticks_the_goal_task_once(site, engine) -> None:
+    """Totara 19: "done" on the practice page ticks the learner's goal task at the next
+    progress run (then never again); "skip" ticks nothing; a tick read from Totara is not
+    written back."""
+    from flask import Flask
+
+    from webhooks import learner as page
+
+    settings, clock = totara_settings(site, engine), ManualClock(MONDAY_NOON)
+    _, done_learner = complete(engine, site, index=1)
+    _, skip_learner = complete(engine, site, index=3)
+    run_followup_intake(settings, engine, clock)
+    clock.advance(timedelta(days=2))
+    run_followup_dispatch(settings, engine, clock)
+    if release(site) == "17":
+        return  # messages: nothing to tick
+    firsts = {t.learner_id: t for t in tasks(engine) if t.task_index == 0}
+    app = Flask("t")
+    page.init_app(app, followup_wiring.learner_pages(settings, engine, clock))
+    http = app.test_client()
+    signer = followup_wiring.signer_for(settings, clock)
+    for learner, answer in ((done_learner, "done"), (skip_learner, "skip")):
+        task = firsts[learner]
+        reply = http.post(f"/practice/{signer.token(task.id, learner)}", data={"answer": answer})
+        assert reply.status_code == 200
+    assert [t["completed"] for t in goal_tasks(site, done_learner)] == [False]
+
+    totara = build_totara_client(settings.lms)
+
+    def ticks() -> int:
+        return sum(row.calls for row in totara.stats.by_function()
+                   if row.function == "perform_goal_set_goal_task_progress")
+
+    first = followup_wiring.progress_for(settings, engine, clock, totara=totara)
+    assert (first.marked, first.done) == (1, 0)
+    assert [t["completed"] for t in goal_tasks(site, done_learner)] == [True]
+    assert [t["completed"] for t in goal_tasks(site, skip_learner)] == [False]
+    assert ticks() == 1
+    again = followup_wiring.progress_for(settings, engine, clock, totara=totara)
+    assert (again.marked, again.checked) == (0, 0)  # both answered: nothing left to ask
+    assert ticks() == 1  # never twice
 
 def test_ticks_are_read_within_the_configured_window_and_interval(site, engine) -> None:
     """`followups.progress_window_days`: a task delivered longer ago is not asked about;

@@ -40,6 +40,7 @@ class ScriptedChannel:
     delivered: list[int] = field(default_factory=list)
     extras: list[int] = field(default_factory=list)
     ticked: set[int] = field(default_factory=set)
+    marked: list[int] = field(default_factory=list)
 
     def deliver(self, tasks: Sequence[Claimed]) -> Deliveries:
         outcome = Deliveries()
@@ -64,6 +65,10 @@ class ScriptedChannel:
 
     def progress(self, tasks: Sequence[SentPractice]) -> Progress:
         return Progress(done=[t.id for t in tasks if t.lms_ref in self.ticked])
+
+    def mark_done(self, tasks: Sequence[SentPractice]) -> Progress:
+        self.marked.extend(t.id for t in tasks)
+        return Progress(done=[t.id for t in tasks])
 
 
 def add_learners(engine: Engine, learners: range) -> None:
@@ -139,6 +144,7 @@ def test_progress_from_the_channel_is_answered_done_exactly_once(engine: Engine)
         answers = [(a.task_id, a.answer) for a in session.scalars(select(FollowupAnswer))]
     assert answers == [(sent.id, "done")]
     assert first_tasks(engine)[1].status == "answered"
+    assert channel.marked == []  # a tick read from the LMS is never written back to it
 
 
 @dataclass

@@ -44,7 +44,7 @@ def totara_config(site: SandboxServer, workdir: Path, sources: Path, extra: str 
         f"  concurrency: 4\n"
         f"store:\n  url: sqlite:///sidecar.sqlite\n"
         f"sync:\n  sources: [{sources.resolve()}]\n  on_missing: leave\n"
-        f"totara:\n  hr_import_dir: {folder}\n"
+        f"totara:\n  hr_import_dir: {folder.resolve()}\n"
         f"goals:\n  files: [{GOALS.resolve()}]\n"
         f"skills_map:\n  mapping_file: skills-map.yaml\n"
         f"features:\n  skills_map: true\n  goals: {goals}\n  followups: true\n{extra}",

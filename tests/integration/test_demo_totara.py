@@ -19,8 +19,10 @@ def test_the_totara_demo_runs_every_step_as_expected(release: str, tmp_path: Pat
     # the demo puts the sandbox's secrets in the environment; restore it afterwards
     for name in ("SIDECAR_LMS__TOKEN", "SIDECAR_LMS__CLIENT_SECRET"):
         monkeypatch.setenv(name, "")
+    # a relative --dir, as the default .demo is: the config's paths must still resolve
+    monkeypatch.chdir(tmp_path)
     workdir = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--totara", release, "--dir", str(workdir)],
+    result = CliRunner().invoke(cli, ["demo", "--totara", release, "--dir", "demo"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "NO" not in result.output.split("Demo summary")[-1]

@@ -86,6 +86,7 @@ class _Compiled:
         self.literals = {n: binds[n].effective_value for n in names
                          if n not in given and not binds[n].required}
         unknown = [n for n in names if n not in given and n not in self.literals]
+        unknown += [n for n in self.literals if binds[n].callable is not None]  # not frozen
         if unknown:
             raise ValueError(f"{self.sql!r}: parameters {unknown} are neither row nor shared")
         self.positional = compiled.positional

@@ -101,6 +101,10 @@ def test_wrong_rows_and_values_are_refused_before_anything_is_written(engine: En
         with pytest.raises(ValueError, match="neither row nor shared"):
             Bulk(update(TASKS).where(TASKS.c.id == bindparam("b_id")).values(
                 sent_at=bindparam("b_when")), row=("b_id",)).run(connection, [(1,)])
+        with pytest.raises(ValueError, match="neither row nor shared"):  # would be frozen
+            Bulk(update(TASKS).where(TASKS.c.id == bindparam("b_id")).values(
+                sends=bindparam("b_n", callable_=lambda: 1)), row=("b_id",)).run(
+                connection, [(1,)])
     assert _raw(engine, (1, 2, 3, 4)) == []
 
 

@@ -46,17 +46,22 @@ _BULK_UPSERTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lms_objects": (("site", "kind", "scope", "external_id"), ("lms_id", "updated_at")),
     "sync_steps": (("run_id", "op_id"), ("op_kind", "status", "lms_id", "detail", "finished_at")),
 }
+#: The same for objects whose fingerprint is written on update too (goals).
+_FINGERPRINTED = (("site", "kind", "scope", "external_id"),
+                  ("lms_id", "fingerprint", "updated_at"))
 _bulk_statements: dict[tuple[str, str], Any] = {}
 
 
-def _bulk_upsert(session: Session, model: type[LmsObject] | type[SyncStep]) -> Any:
+def _bulk_upsert(session: Session, model: type[LmsObject] | type[SyncStep], *,
+                 fingerprinted: bool = False) -> Any:
     """The bulk ``INSERT ... ON CONFLICT DO UPDATE`` of ``model``'s table for the session's
     database, built once per process: building it (``excluded`` copies every column into a new
     alias) cost more CPU than running it, and a busy apply runs it for every journaled batch."""
-    key = (session.get_bind().dialect.name, model.__tablename__)
+    key = (session.get_bind().dialect.name, model.__tablename__ + "+fp" * fingerprinted)
     statement = _bulk_statements.get(key)
     if statement is None:
-        conflict, updated = _BULK_UPSERTS[model.__tablename__]
+        conflict, updated = _FINGERPRINTED if fingerprinted else \
+            _BULK_UPSERTS[model.__tablename__]
         insert = _upsert(session, model.__table__)
         statement = _bulk_statements[key] = insert.on_conflict_do_update(
             index_elements=list(conflict),
@@ -111,6 +116,23 @@ def remember_objects(
         {"site": site, "kind": kind, "scope": scope, "external_id": external_id,
          "lms_id": lms_id, "fingerprint": None, "created_at": now, "updated_at": now}
         for scope, external_id, lms_id in rows])
+
+
+def remember_fingerprints(
+    session: Session, *, site: str, kind: str, rows: Sequence[tuple[str, int, str | None]]
+) -> None:
+    """`remember_object` for many (external_id, lms_id, fingerprint) of one kind in the empty
+    scope, in one statement; the fingerprint is written on insert and on update alike. Each
+    external id at most once (a repeat would be ambiguous in one statement)."""
+    if not rows:
+        return
+    if len({external_id for external_id, _, _ in rows}) < len(rows):
+        raise ValueError("remember_fingerprints: an external id is given twice")
+    now = utcnow()
+    session.connection().execute(_bulk_upsert(session, LmsObject, fingerprinted=True), [
+        {"site": site, "kind": kind, "scope": "", "external_id": external_id,
+         "lms_id": lms_id, "fingerprint": fingerprint, "created_at": now, "updated_at": now}
+        for external_id, lms_id, fingerprint in rows])
 
 
 def find_object(

@@ -69,6 +69,30 @@ class GoalStepApplier(StagedApplier[C, L]):
             return ("goal", op.goal_id)
         return (op.op_id,)
 
+    def remember_all(self, session: Session, outcomes: list[StepOutcome]) -> None:
+        """The goals a batch of steps made or changed in one statement (their LMS ids and
+        fingerprints: one upsert for the batch instead of an upsert and a read per step);
+        every other outcome through :meth:`remember`, in order (what was gathered is written
+        first, and again whenever a goal comes back in the same batch)."""
+        rows: dict[str, tuple[str, int, str | None]] = {}
+
+        def flush() -> None:
+            store.remember_fingerprints(session, site=self.site, kind=self.object_kind,
+                                        rows=list(rows.values()))
+            rows.clear()
+
+        for outcome in outcomes:
+            op = outcome.op
+            if outcome.status == "done" and isinstance(op, GoalOp) and outcome.lms_id \
+                    and not isinstance(op, self.deletes):
+                if op.key in rows:
+                    flush()
+                rows[op.key] = (op.key, outcome.lms_id, op.fingerprint or None)
+            else:
+                flush()
+                self.remember(session, outcome)
+        flush()
+
     def remember(self, session: Session, outcome: StepOutcome) -> None:
         op = outcome.op
         if outcome.status != "done" or not isinstance(op, GoalOp):

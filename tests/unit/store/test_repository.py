@@ -252,3 +252,19 @@ def test_remember_objects_records_many_in_one_go_and_updates_existing(session) -
     remember_objects(session, site="s", kind="competency", rows=[("FW", "B", 20)])
     found = objects_by_external_id(session, "s", "competency", "FW")
     assert {k: v.lms_id for k, v in found.items()} == {"A": 1, "B": 20}
+
+
+def test_remember_fingerprints_writes_the_fingerprint_on_insert_and_update(session) -> None:
+    import pytest
+
+    from store import objects_by_external_id, remember_fingerprints
+
+    remember_fingerprints(session, site="s", kind="plan", rows=[("g1@2", 10, "fp-a"),
+                                                                ("g2@2", 11, None)])
+    remember_fingerprints(session, site="s", kind="plan", rows=[("g1@2", 12, "fp-b")])
+    found = objects_by_external_id(session, "s", "plan")
+    assert {k: (v.lms_id, v.fingerprint) for k, v in found.items()} == {
+        "g1@2": (12, "fp-b"), "g2@2": (11, None)}
+    with pytest.raises(ValueError, match="given twice"):
+        remember_fingerprints(session, site="s", kind="plan", rows=[("g3@2", 1, None),
+                                                                    ("g3@2", 2, None)])

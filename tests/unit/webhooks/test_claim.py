@@ -12,7 +12,7 @@ from sqlalchemy import Engine, insert, select, update
 
 import store
 from store.models import FollowupSequence, FollowupTask
-from webhooks.claim import _CLAIM, ClaimRules, claim_batch
+from webhooks.claim import _CLAIM, Claimed, ClaimRules, _candidates, claim_batch
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 SITE = "https://lms.example.org"
@@ -66,3 +66,9 @@ def test_only_scheduled_tasks_are_claimed(engine: Engine) -> None:
         states = dict(session.execute(select(FollowupTask.id, FollowupTask.status)).all())
     assert {states[i] for i in range(199, 299)} == {"sending"}
     assert (states[299], states[300], states[198]) == ("answered", "answered", "scheduled")
+
+
+@pytest.mark.parametrize("postgres", [False, True])
+def test_a_claimed_task_is_made_from_the_first_columns_of_the_claim_row(postgres: bool) -> None:
+    names = [c.name for c in _candidates(postgres).selected_columns]
+    assert names[:len(Claimed._fields)] == list(Claimed._fields)
